@@ -1,0 +1,63 @@
+# meterflux — every task a developer or CI needs. `make run` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+TSX := node_modules/.bin/tsx
+VITEST := node_modules/.bin/vitest
+
+.PHONY: help install fetch up down status provision run test test-unit test-int typecheck lint bench inspect inspect-tools types clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: node_modules/.installed ## install npm dependencies (npm ci, only when the lock file changed)
+
+fetch: ## download the pinned Kafka, Apicurio Registry and Elasticsearch from Maven Central
+	infra/stack.sh fetch
+
+up: install ## start the local stack, wait for health, migrate, create topics, register schemas
+	infra/stack.sh up
+	$(TSX) infra/provision.ts
+
+down: ## stop what `make up` started (data stays in var/data)
+	infra/stack.sh down
+
+status: ## the stack's table: component, address, state
+	infra/stack.sh status
+
+run: up ## the pipeline with a simulated fleet, printing what flows (Ctrl-C stops it)
+	$(TSX) connectors/simulator/run-demo.ts
+
+test: up inspect-tools typecheck lint ## everything: stack, types, lint, unit and integration tests
+	$(VITEST) run
+
+test-unit: install ## unit tests only (no stack needed)
+	$(VITEST) run --project unit
+
+test-int: up inspect-tools ## integration tests against the local stack
+	$(VITEST) run --project integration
+
+typecheck: install ## TypeScript strict, no emit
+	node_modules/.bin/tsc -p tsconfig.json
+
+lint: install ## eslint with type-aware rules
+	node_modules/.bin/eslint .
+
+bench: up ## benchmarks; prints ratios against raw baselines measured in the same run
+	$(TSX) bench/run.ts
+
+types: install ## regenerate schemas/avro/types.generated.ts from the .avsc files
+	$(TSX) schemas/avro/generate-types.ts
+
+inspect-tools: ## kcat (Debian kafkacat) and Apache avro-tools, for reading topics with tools we did not write
+	infra/inspect/install-tools.sh
+
+inspect: inspect-tools ## decode a topic's values with kcat + avro-tools: make inspect TOPIC=uplink.raw.v1 [COUNT=5]
+	infra/inspect/inspect.sh "$(TOPIC)" "$(or $(COUNT),5)"
+
+clean: down ## stop the stack and delete var/ (downloads, data, logs)
+	rm -rf var

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, type ConfigVariableName, loadConfig, redactConfig, renderConfigTable } from './config.js';
+import { ConfigError } from './errors.js';
+
+const HEX_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('returns the documented defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      kafka: { brokers: ['127.0.0.1:9092'], clientId: 'meterflux', partitions: 12, replicationFactor: 1 },
+      schemaRegistry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
+      elasticsearch: { url: 'http://127.0.0.1:9200' },
+      postgres: { url: 'postgres://postgres@127.0.0.1:5432/meterflux' },
+      redis: { url: 'redis://127.0.0.1:6379' },
+      mqtt: { url: 'mqtt://127.0.0.1:1883' },
+      api: { port: 4000 },
+      ingest: { httpPort: 8088, tcpPort: 10001 },
+      metrics: { port: 0 },
+      log: { level: 'info' },
+      shutdown: { graceMs: 10000 },
+      deviceKeys: { encryptionKey: undefined },
+    });
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    expect(loadConfig({ API_PORT: '', LOG_LEVEL: '  ', KAFKA_BROKERS: '' })).toEqual(loadConfig({}));
+  });
+
+  it('reads every documented variable', () => {
+    const samples: Record<ConfigVariableName, [string, (c: ReturnType<typeof loadConfig>) => unknown, unknown]> = {
+      KAFKA_BROKERS: ['k1:9092, [::1]:9093', (c) => c.kafka.brokers, ['k1:9092', '[::1]:9093']],
+      KAFKA_CLIENT_ID: ['decode', (c) => c.kafka.clientId, 'decode'],
+      KAFKA_PARTITIONS: ['24', (c) => c.kafka.partitions, 24],
+      KAFKA_REPLICATION_FACTOR: ['3', (c) => c.kafka.replicationFactor, 3],
+      SCHEMA_REGISTRY_URL: ['https://sr.example:8443/apis/ccompat/v7/', (c) => c.schemaRegistry.url, 'https://sr.example:8443/apis/ccompat/v7'],
+      ELASTICSEARCH_URL: ['http://es:9200/', (c) => c.elasticsearch.url, 'http://es:9200'],
+      DATABASE_URL: ['postgresql://u:p@db/meterflux', (c) => c.postgres.url, 'postgresql://u:p@db/meterflux'],
+      REDIS_URL: ['rediss://cache:6380', (c) => c.redis.url, 'rediss://cache:6380'],
+      MQTT_URL: ['mqtts://broker:8883', (c) => c.mqtt.url, 'mqtts://broker:8883'],
+      API_PORT: ['4100', (c) => c.api.port, 4100],
+      INGEST_HTTP_PORT: ['8188', (c) => c.ingest.httpPort, 8188],
+      INGEST_TCP_PORT: ['10101', (c) => c.ingest.tcpPort, 10101],
+      METRICS_PORT: ['9464', (c) => c.metrics.port, 9464],
+      LOG_LEVEL: ['debug', (c) => c.log.level, 'debug'],
+      SHUTDOWN_GRACE_MS: ['2500', (c) => c.shutdown.graceMs, 2500],
+      DEVICE_KEY_ENCRYPTION_KEY: [HEX_KEY, (c) => c.deviceKeys.encryptionKey?.toString('hex'), HEX_KEY],
+    };
+    expect(Object.keys(samples).sort()).toEqual(CONFIG_VARIABLES.map((variable) => variable.name).sort());
+    for (const [name, [value, pick, expected]] of Object.entries(samples)) {
+      expect(pick(loadConfig({ [name]: value })), name).toEqual(expected);
+    }
+  });
+
+  it('reports every problem in one ConfigError', () => {
+    expect(
+      problemsOf({
+        KAFKA_BROKERS: '127.0.0.1:9092,kafka2,k3:70000',
+        KAFKA_PARTITIONS: '0',
+        KAFKA_REPLICATION_FACTOR: '1.5',
+        SCHEMA_REGISTRY_URL: 'ftp://registry',
+        ELASTICSEARCH_URL: 'not a url',
+        API_PORT: '65536',
+        INGEST_HTTP_PORT: 'http',
+        INGEST_TCP_PORT: '0',
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'verbose',
+        SHUTDOWN_GRACE_MS: '10s',
+      }),
+    ).toEqual([
+      'KAFKA_BROKERS entry 2 must be host:port with a port from 1 to 65535, got "kafka2"',
+      'KAFKA_BROKERS entry 3 must be host:port with a port from 1 to 65535, got "k3:70000"',
+      'KAFKA_PARTITIONS must be a positive integer, got "0"',
+      'KAFKA_REPLICATION_FACTOR must be a positive integer, got "1.5"',
+      'SCHEMA_REGISTRY_URL must use http: or https:, got "ftp://registry"',
+      'ELASTICSEARCH_URL must be a URL, got "not a url"',
+      'API_PORT must be an integer from 1 to 65535, got "65536"',
+      'INGEST_HTTP_PORT must be an integer from 1 to 65535, got "http"',
+      'INGEST_TCP_PORT must be an integer from 1 to 65535, got "0"',
+      'METRICS_PORT must be an integer from 0 to 65535, got "-1"',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+      'SHUTDOWN_GRACE_MS must be a positive integer, got "10s"',
+    ]);
+  });
+
+  it('checks each URL for its own protocols and a host', () => {
+    expect(
+      problemsOf({
+        DATABASE_URL: 'mysql://db/meterflux',
+        REDIS_URL: 'http://cache:6379',
+        MQTT_URL: 'mqtt://',
+      }),
+    ).toEqual([
+      'DATABASE_URL must use postgres: or postgresql:, got "mysql://db/meterflux"',
+      'REDIS_URL must use redis: or rediss:, got "http://cache:6379"',
+      'MQTT_URL must name a host, got "mqtt://"',
+    ]);
+  });
+
+  it('never echoes a URL password in a problem', () => {
+    const [problem] = problemsOf({ DATABASE_URL: 'mysql://admin:hunter2@db/meterflux' });
+    expect(problem).toBe('DATABASE_URL must use postgres: or postgresql:, got "mysql://admin:***@db/meterflux"');
+  });
+
+  it('accepts the device key encryption key as 64 hex digits or base64 of 32 bytes', () => {
+    const key = Buffer.from(HEX_KEY, 'hex');
+    expect(loadConfig({ DEVICE_KEY_ENCRYPTION_KEY: HEX_KEY }).deviceKeys.encryptionKey).toEqual(key);
+    expect(loadConfig({ DEVICE_KEY_ENCRYPTION_KEY: key.toString('base64') }).deviceKeys.encryptionKey).toEqual(key);
+  });
+
+  it('rejects a device key encryption key of the wrong size without echoing it', () => {
+    const secret = 'c2hvcnQtc2VjcmV0';
+    expect(problemsOf({ DEVICE_KEY_ENCRYPTION_KEY: secret })).toEqual([
+      'DEVICE_KEY_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64, got 16 characters',
+    ]);
+  });
+
+  it('returns a deeply frozen config', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config.kafka)).toBe(true);
+    expect(Object.isFrozen(config.kafka.brokers)).toBe(true);
+  });
+});
+
+describe('redactConfig', () => {
+  it('hides URL passwords, password-like query parameters and secrets, and nothing else', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://meterflux:pg-secret@db:5432/meterflux?sslmode=require',
+      REDIS_URL: 'redis://:redis-secret@cache:6379',
+      ELASTICSEARCH_URL: 'https://elastic:es-secret@es:9200',
+      MQTT_URL: 'mqtt://broker:1883?password=mqtt-secret',
+      DEVICE_KEY_ENCRYPTION_KEY: HEX_KEY,
+    });
+    const redacted = redactConfig(config);
+    const logged = JSON.stringify(redacted);
+    for (const secret of ['pg-secret', 'redis-secret', 'es-secret', 'mqtt-secret', HEX_KEY]) {
+      expect(logged).not.toContain(secret);
+    }
+    expect(redacted.postgres.url).toBe('postgres://meterflux:***@db:5432/meterflux?sslmode=require');
+    expect(redacted.redis.url).toBe('redis://:***@cache:6379');
+    expect(redacted.deviceKeys.encryptionKey).toBe('***');
+    expect(redacted.kafka).toEqual(config.kafka);
+    expect(config.postgres.url).toContain('pg-secret');
+  });
+
+  it('says when the device key encryption key is not configured', () => {
+    expect(redactConfig(loadConfig({})).deviceKeys.encryptionKey).toBe('unset');
+  });
+});
+
+describe('renderConfigTable', () => {
+  it('renders one markdown row per documented variable, secrets marked', () => {
+    const lines = renderConfigTable().split('\n');
+    expect(lines.slice(0, 2)).toEqual(['| variable | default | meaning |', '| --- | --- | --- |']);
+    expect(lines).toHaveLength(2 + CONFIG_VARIABLES.length);
+    expect(lines).toContain('| `API_PORT` | `4000` | Port of the GraphQL API, HTTP and WebSocket, at `/graphql`. |');
+    expect(lines.find((line) => line.startsWith('| `DEVICE_KEY_ENCRYPTION_KEY`'))).toMatch(/^\| `DEVICE_KEY_ENCRYPTION_KEY` \| \(unset\) \| .* Secret: never logged\. \|$/);
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * Process configuration from environment variables.
+ *
+ * {@link CONFIG_VARIABLES} is the only list of variables, their defaults and their meaning; the
+ * README table is generated from it by {@link renderConfigTable}. {@link loadConfig} turns an
+ * environment into a typed, frozen {@link Config} nested by component, so each connector, worker or
+ * server is handed only its own slice.
+ */
+import { ConfigError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+/** One documented environment variable. */
+export interface ConfigVariable {
+  readonly name: string;
+  /** Value used when the variable is unset or empty; `undefined` when there is none. */
+  readonly default: string | undefined;
+  readonly description: string;
+  /** Secrets are never logged or echoed in error messages. */
+  readonly secret: boolean;
+}
+
+/** Every environment variable meterflux reads, in README order. */
+export const CONFIG_VARIABLES = [
+  {
+    name: 'KAFKA_BROKERS',
+    default: '127.0.0.1:9092',
+    description: 'Kafka bootstrap brokers, a comma-separated list of `host:port`.',
+    secret: false,
+  },
+  {
+    name: 'KAFKA_CLIENT_ID',
+    default: 'meterflux',
+    description: 'Client id sent to Kafka; shows in broker logs and quotas.',
+    secret: false,
+  },
+  {
+    name: 'KAFKA_PARTITIONS',
+    default: '12',
+    description: 'Partitions of each topic the broker set-up creates; caps the parallelism of a worker group.',
+    secret: false,
+  },
+  {
+    name: 'KAFKA_REPLICATION_FACTOR',
+    default: '1',
+    description: 'Replication factor of each topic the broker set-up creates (1 on a single local broker).',
+    secret: false,
+  },
+  {
+    name: 'SCHEMA_REGISTRY_URL',
+    default: 'http://127.0.0.1:8081/apis/ccompat/v7',
+    description: 'Base URL of a Confluent-compatible schema registry API (`http:` or `https:`).',
+    secret: false,
+  },
+  {
+    name: 'ELASTICSEARCH_URL',
+    default: 'http://127.0.0.1:9200',
+    description: 'Elasticsearch base URL (`http:` or `https:`); credentials may be given in the URL.',
+    secret: false,
+  },
+  {
+    name: 'DATABASE_URL',
+    default: 'postgres://postgres@127.0.0.1:5432/meterflux',
+    description: 'PostgreSQL connection URL (`postgres:` or `postgresql:`).',
+    secret: false,
+  },
+  {
+    name: 'REDIS_URL',
+    default: 'redis://127.0.0.1:6379',
+    description: 'Redis URL (`redis:` or `rediss:`).',
+    secret: false,
+  },
+  {
+    name: 'MQTT_URL',
+    default: 'mqtt://127.0.0.1:1883',
+    description: 'MQTT broker URL (`mqtt:`, `mqtts:`, `ws:` or `wss:`).',
+    secret: false,
+  },
+  {
+    name: 'API_PORT',
+    default: '4000',
+    description: 'Port of the GraphQL API, HTTP and WebSocket, at `/graphql`.',
+    secret: false,
+  },
+  {
+    name: 'INGEST_HTTP_PORT',
+    default: '8088',
+    description: 'Port of the HTTP ingest connector.',
+    secret: false,
+  },
+  {
+    name: 'INGEST_TCP_PORT',
+    default: '10001',
+    description: 'Port of the M-Bus over TCP ingest connector.',
+    secret: false,
+  },
+  {
+    name: 'METRICS_PORT',
+    default: '0',
+    description:
+      "Port of this process's `/metrics` and `/healthz`, set per process. `0` lets the OS pick a free port " +
+      '(logged at start-up) so several processes can share a machine; give each process a fixed port where Prometheus scrapes.',
+    secret: false,
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    description: `Log level: ${LOG_LEVELS.join(', ')}. Payloads are logged only at debug and trace.`,
+    secret: false,
+  },
+  {
+    name: 'SHUTDOWN_GRACE_MS',
+    default: '10000',
+    description: 'Milliseconds a process has to stop cleanly after SIGTERM or SIGINT before it exits with code 1.',
+    secret: false,
+  },
+  {
+    name: 'DEVICE_KEY_ENCRYPTION_KEY',
+    default: undefined,
+    description:
+      'Master key that encrypts device AES keys at rest: 32 bytes as 64 hex digits or base64. ' +
+      'Optional at start-up; needed by the processes that store or decrypt device keys.',
+    secret: true,
+  },
+] as const satisfies readonly ConfigVariable[];
+
+/** Name of a variable in {@link CONFIG_VARIABLES}. */
+export type ConfigVariableName = (typeof CONFIG_VARIABLES)[number]['name'];
+
+/** Kafka client and topic set-up. */
+export interface KafkaConfig {
+  /** Bootstrap brokers as `host:port`, at least one. */
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+/** A dependency reached through one URL. */
+export interface UrlConfig {
+  /** As configured, without trailing slashes on HTTP base URLs; may contain credentials. */
+  readonly url: string;
+}
+
+/** The effective configuration of a process, nested by component. */
+export interface Config {
+  readonly kafka: KafkaConfig;
+  readonly schemaRegistry: UrlConfig;
+  readonly elasticsearch: UrlConfig;
+  readonly postgres: UrlConfig;
+  readonly redis: UrlConfig;
+  readonly mqtt: UrlConfig;
+  readonly api: { readonly port: number };
+  readonly ingest: { readonly httpPort: number; readonly tcpPort: number };
+  /** `port` 0 means an OS-chosen free port. */
+  readonly metrics: { readonly port: number };
+  readonly log: { readonly level: LogLevel };
+  readonly shutdown: { readonly graceMs: number };
+  /** `encryptionKey` is the 32-byte master key, or `undefined` when not configured. */
+  readonly deviceKeys: { readonly encryptionKey: Buffer | undefined };
+}
+
+/** {@link Config} as it may be logged: secrets and URL passwords replaced by `***`. */
+export type RedactedConfig = Omit<Config, 'deviceKeys'> & {
+  readonly deviceKeys: { readonly encryptionKey: typeof REDACTED | 'unset' };
+};
+
+const REDACTED = '***';
+
+/**
+ * Reads and validates the configuration. Called once by each process entry point, before anything
+ * connects; pure, so tests pass a plain object instead of `process.env`.
+ *
+ * Unset and empty (or blank) variables take their default from {@link CONFIG_VARIABLES}; unknown
+ * variables are ignored.
+ *
+ * @throws {ConfigError} listing every problem found, one per line; secret values are never echoed.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const problems: string[] = [];
+  const read = (name: ConfigVariableName): string | undefined => {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '') return value;
+    return CONFIG_VARIABLES.find((variable) => variable.name === name)?.default;
+  };
+  const fail = <T>(fallback: T, problem: string): T => {
+    problems.push(problem);
+    return fallback;
+  };
+
+  const integer = (name: ConfigVariableName, min: number, max: number, expected: string): number => {
+    const raw = read(name) ?? '';
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    return value >= min && value <= max ? value : fail(0, `${name} must be ${expected}, got "${raw}"`);
+  };
+  const port = (name: ConfigVariableName, min = 1): number =>
+    integer(name, min, 65535, `an integer from ${min} to 65535`);
+  const positive = (name: ConfigVariableName): number =>
+    integer(name, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+
+  const url = (name: ConfigVariableName, protocols: readonly string[]): UrlConfig => {
+    const raw = read(name) ?? '';
+    const shown = `"${maskUserinfo(raw)}"`;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      return fail({ url: raw }, `${name} must be a URL, got ${shown}`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      return fail({ url: raw }, `${name} must use ${protocols.join(' or ')}, got ${shown}`);
+    }
+    if (parsed.hostname === '') return fail({ url: raw }, `${name} must name a host, got ${shown}`);
+    return { url: parsed.protocol.startsWith('http') ? raw.replace(/\/+$/, '') : raw };
+  };
+
+  const brokers = (read('KAFKA_BROKERS') ?? '').split(',').map((entry) => entry.trim());
+  for (const [index, broker] of brokers.entries()) {
+    if (!isHostPort(broker)) {
+      problems.push(`KAFKA_BROKERS entry ${index + 1} must be host:port with a port from 1 to 65535, got "${broker}"`);
+    }
+  }
+
+  const level = read('LOG_LEVEL') ?? '';
+  const encryptionKey = read('DEVICE_KEY_ENCRYPTION_KEY');
+
+  const config: Config = {
+    kafka: {
+      brokers,
+      clientId: read('KAFKA_CLIENT_ID') ?? '',
+      partitions: positive('KAFKA_PARTITIONS'),
+      replicationFactor: positive('KAFKA_REPLICATION_FACTOR'),
+    },
+    schemaRegistry: url('SCHEMA_REGISTRY_URL', ['http:', 'https:']),
+    elasticsearch: url('ELASTICSEARCH_URL', ['http:', 'https:']),
+    postgres: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    redis: url('REDIS_URL', ['redis:', 'rediss:']),
+    mqtt: url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+    api: { port: port('API_PORT') },
+    ingest: { httpPort: port('INGEST_HTTP_PORT'), tcpPort: port('INGEST_TCP_PORT') },
+    metrics: { port: port('METRICS_PORT', 0) },
+    log: {
+      level: isLogLevel(level)
+        ? level
+        : fail('info', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`),
+    },
+    shutdown: { graceMs: positive('SHUTDOWN_GRACE_MS') },
+    deviceKeys: {
+      encryptionKey:
+        encryptionKey === undefined
+          ? undefined
+          : (decodeKey(encryptionKey) ??
+            fail(
+              undefined,
+              `DEVICE_KEY_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64, got ${encryptionKey.length} characters`,
+            )),
+    },
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/**
+ * The effective configuration with secrets and URL passwords replaced by `***`. Each process logs
+ * it once at start-up, so what it actually runs with is on record.
+ */
+export function redactConfig(config: Config): RedactedConfig {
+  return {
+    ...config,
+    schemaRegistry: { url: redactUrl(config.schemaRegistry.url) },
+    elasticsearch: { url: redactUrl(config.elasticsearch.url) },
+    postgres: { url: redactUrl(config.postgres.url) },
+    redis: { url: redactUrl(config.redis.url) },
+    mqtt: { url: redactUrl(config.mqtt.url) },
+    deviceKeys: { encryptionKey: config.deviceKeys.encryptionKey === undefined ? 'unset' : REDACTED },
+  };
+}
+
+/** The markdown table of {@link CONFIG_VARIABLES} for the README. */
+export function renderConfigTable(): string {
+  const cell = (text: string): string => text.replaceAll('|', '\\|');
+  const rows = CONFIG_VARIABLES.map((variable: ConfigVariable) => {
+    const fallback = variable.default === undefined ? '(unset)' : `\`${variable.default}\``;
+    const description = variable.secret ? `${variable.description} Secret: never logged.` : variable.description;
+    return `| \`${variable.name}\` | ${cell(fallback)} | ${cell(description)} |`;
+  });
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+/** Password and password-like query parameters replaced by `***`; anything unparsable is masked textually. */
+function redactUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.password !== '') url.password = REDACTED;
+  for (const key of [...url.searchParams.keys()]) {
+    if (/password|secret|token/i.test(key)) url.searchParams.set(key, REDACTED);
+  }
+  return url.toString();
+}
+
+/** For error messages about URLs that may not parse: hide whatever sits between `user:` and `@`. */
+function maskUserinfo(raw: string): string {
+  return raw.replace(/\/\/([^/@:]*):[^/@]*@/, `//$1:${REDACTED}@`);
+}
+
+function isHostPort(entry: string): boolean {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d+)$/.exec(entry);
+  const port = Number(match?.[2]);
+  return match !== null && port >= 1 && port <= 65535;
+}
+
+function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+function decodeKey(text: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return Buffer.from(text, 'base64');
+  return undefined;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    // Object.freeze throws on a typed array with elements, so the key Buffer stays as it is.
+    if (typeof child === 'object' && child !== null && !Buffer.isBuffer(child)) deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

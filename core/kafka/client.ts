@@ -1,0 +1,411 @@
+/**
+ * The one module that imports kafkajs. Everything else in meterflux talks to Kafka through the
+ * small interfaces below, so the client library can be swapped (node-rdkafka, Confluent's
+ * JavaScript client…) on evidence from `make bench` by rewriting this file alone.
+ */
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  CompressionTypes,
+  type Admin as KafkajsAdmin,
+  type Consumer as KafkajsConsumer,
+  type Producer as KafkajsProducer,
+  type Transaction as KafkajsTransaction,
+  type LogEntry,
+  type IHeaders,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import { ServiceUnavailableError, TransientError } from '../errors.js';
+
+/** Connection settings: the `kafka` slice of the process config. */
+export interface KafkaConnection {
+  /** Bootstrap brokers, `host:port`. */
+  readonly brokers: readonly string[];
+  /** Client id shown in broker logs and quotas. */
+  readonly clientId: string;
+}
+
+/** A message to write. Keys are plain UTF-8 strings (see schemas/avro/README.md). */
+export interface OutgoingMessage {
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, string | Buffer>>;
+  /** Record timestamp, epoch ms; the broker's append time when omitted. */
+  readonly timestampMs?: number;
+}
+
+/** Where the broker put a written batch. */
+export interface WriteResult {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset of the first record of the batch on that partition. */
+  readonly baseOffset: string;
+}
+
+/** A message as read from a partition. */
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset as a decimal string (64-bit). */
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, Buffer>>;
+  /** Record timestamp, epoch ms. */
+  readonly timestampMs: number;
+}
+
+/** Consumed position to commit: the offset of the NEXT message to read. */
+export interface OffsetToCommit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+/** One transaction of a transactional producer (consume-transform-produce). */
+export interface Transaction {
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /** Adds the consumer group's offsets to the transaction, so they commit atomically with the outputs. */
+  commitOffsetsWith(groupId: string, offsets: readonly OffsetToCommit[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Producer options. Every producer is idempotent and writes with acks=all. */
+export interface ProducerOptions {
+  /** Makes the producer transactional; one id per logical writer (worker + partition set). */
+  readonly transactionalId?: string;
+  /**
+   * Compress batches with gzip (the only codec kafkajs ships).
+   * @default false
+   */
+  readonly compress?: boolean;
+}
+
+/** Writes to Kafka. `send` resolves only once every in-sync replica has the data. */
+export interface Producer {
+  connect(): Promise<void>;
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<WriteResult[]>;
+  /** Starts a transaction; only for producers created with `transactionalId`. */
+  transaction(): Promise<Transaction>;
+  disconnect(): Promise<void>;
+}
+
+/** A batch of messages from one partition, handed to {@link ConsumerRunOptions.eachBatch}. */
+export interface MessageBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly IncomingMessage[];
+  /** Whether the consumer is still running and owns this partition; stop early when false. */
+  isActive(): boolean;
+  /** Keeps the group session alive during long batches. */
+  heartbeat(): Promise<void>;
+}
+
+/** How a consumer runs. Offsets are committed only through {@link Consumer.commit}. */
+export interface ConsumerRunOptions {
+  eachBatch(batch: MessageBatch): Promise<void>;
+  /** Called when partitions are assigned to this member (after a rebalance). */
+  onAssigned?(assignment: ReadonlyArray<{ topic: string; partitions: number[] }>): void;
+}
+
+/** Consumer options. */
+export interface ConsumerOptions {
+  readonly groupId: string;
+  /**
+   * Read only committed transactional data.
+   * @default true
+   */
+  readonly readCommitted?: boolean;
+  /** @default 30000 */
+  readonly sessionTimeoutMs?: number;
+  /**
+   * Upper bound of bytes fetched per partition per request.
+   * @default 1048576
+   */
+  readonly maxBytesPerPartition?: number;
+}
+
+/** Reads from Kafka as a member of a consumer group. Auto-commit is off: callers commit. */
+export interface Consumer {
+  connect(): Promise<void>;
+  subscribe(topics: readonly string[], options?: { fromBeginning?: boolean }): Promise<void>;
+  run(options: ConsumerRunOptions): Promise<void>;
+  commit(offsets: readonly OffsetToCommit[]): Promise<void>;
+  seek(topic: string, partition: number, offset: string): void;
+  disconnect(): Promise<void>;
+}
+
+/** A topic to create. */
+export interface TopicToCreate {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+/** Partition offsets of a topic: where it starts (low) and where the next write goes (high). */
+export interface PartitionOffsets {
+  readonly partition: number;
+  readonly low: string;
+  readonly high: string;
+}
+
+/** Cluster administration: what topic set-up, tests and tools need. */
+export interface Admin {
+  connect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  /** Creates the topics that do not exist yet; returns the names created. */
+  createTopics(topics: readonly TopicToCreate[]): Promise<string[]>;
+  describeTopics(names: readonly string[]): Promise<Array<{ name: string; partitions: number }>>;
+  topicConfigs(name: string, keys: readonly string[]): Promise<Record<string, string>>;
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>): Promise<void>;
+  addPartitions(name: string, totalPartitions: number): Promise<void>;
+  deleteTopics(names: readonly string[]): Promise<void>;
+  topicOffsets(name: string): Promise<PartitionOffsets[]>;
+  groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>>;
+  disconnect(): Promise<void>;
+}
+
+/** Entry point: creates producers, consumers and admins that share one connection config. */
+export interface KafkaClient {
+  producer(options?: ProducerOptions): Producer;
+  consumer(options: ConsumerOptions): Consumer;
+  admin(): Admin;
+}
+
+/**
+ * Creates the client. kafkajs log lines are routed into `logger` (child `component: kafka`), at
+ * their own level, so broker trouble shows up in the process's structured logs.
+ */
+export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
+  const log = logger.child({ component: 'kafka' });
+  const kafka = new Kafka({
+    clientId: connection.clientId,
+    brokers: [...connection.brokers],
+    logLevel: KafkaLogLevel.INFO,
+    logCreator: () => (entry: LogEntry) => routeLog(log, entry),
+    retry: { initialRetryTime: 100, retries: 8 },
+  });
+  const address = connection.brokers.join(',');
+  return {
+    producer: (options = {}) => wrapProducer(kafka, options, address),
+    consumer: (options) => wrapConsumer(kafka, options, address),
+    admin: () => wrapAdmin(kafka.admin(), address),
+  };
+}
+
+function routeLog(log: Logger, { level, log: entry }: LogEntry): void {
+  const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
+  switch (level) {
+    case KafkaLogLevel.ERROR:
+      log.error(fields, message);
+      break;
+    case KafkaLogLevel.WARN:
+      log.warn(fields, message);
+      break;
+    case KafkaLogLevel.INFO:
+      log.debug(fields, message);
+      break;
+    default:
+      log.trace(fields, message);
+  }
+}
+
+/** kafkajs connection failures become one actionable {@link ServiceUnavailableError}. */
+async function connecting(address: string, connect: () => Promise<void>): Promise<void> {
+  try {
+    await connect();
+  } catch (cause) {
+    throw new ServiceUnavailableError({ service: 'Kafka', address, cause });
+  }
+}
+
+function toKafkajsMessage(message: OutgoingMessage) {
+  return {
+    key: message.key,
+    value: message.value,
+    ...(message.headers ? { headers: { ...message.headers } } : {}),
+    ...(message.timestampMs === undefined ? {} : { timestamp: String(message.timestampMs) }),
+  };
+}
+
+function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): Producer {
+  const producer: KafkajsProducer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+  });
+  const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
+  return {
+    connect: () => connecting(address, () => producer.connect()),
+    async send(topic, messages) {
+      const metadata = await producer.send({ topic, acks: -1, compression, messages: messages.map(toKafkajsMessage) });
+      return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+    },
+    async transaction() {
+      if (!options.transactionalId) {
+        throw new TransientError('transaction() needs a producer created with a transactionalId', {
+          code: 'NOT_TRANSACTIONAL',
+        });
+      }
+      return wrapTransaction(await producer.transaction(), compression);
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+function wrapTransaction(tx: KafkajsTransaction, compression: CompressionTypes): Transaction {
+  return {
+    async send(topic, messages) {
+      await tx.send({ topic, acks: -1, compression, messages: messages.map(toKafkajsMessage) });
+    },
+    async commitOffsetsWith(groupId, offsets) {
+      const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+      for (const o of offsets) {
+        const list = byTopic.get(o.topic) ?? [];
+        list.push({ partition: o.partition, offset: o.offset });
+        byTopic.set(o.topic, list);
+      }
+      await tx.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      });
+    },
+    commit: () => tx.commit(),
+    abort: () => tx.abort(),
+  };
+}
+
+function toHeaders(headers: IHeaders | undefined): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = Buffer.isBuffer(first) ? first : Buffer.from(first);
+  }
+  return out;
+}
+
+function wrapConsumer(kafka: Kafka, options: ConsumerOptions, address: string): Consumer {
+  const consumer: KafkajsConsumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: options.readCommitted === false,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+    allowAutoTopicCreation: false,
+  });
+  return {
+    connect: () => connecting(address, () => consumer.connect()),
+    async subscribe(topics, subscribeOptions = {}) {
+      await consumer.subscribe({ topics: [...topics], fromBeginning: subscribeOptions.fromBeginning ?? true });
+    },
+    async run(runOptions) {
+      if (runOptions.onAssigned) {
+        const onAssigned = runOptions.onAssigned;
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
+            topic,
+            partitions,
+          }));
+          onAssigned(assignment);
+        });
+      }
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
+          const messages: IncomingMessage[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers: toHeaders(m.headers),
+            timestampMs: Number(m.timestamp),
+          }));
+          await runOptions.eachBatch({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages,
+            isActive: () => isRunning() && !isStale(),
+            heartbeat,
+          });
+          // The handler has committed what it processed; tell kafkajs where to fetch next.
+          const last = messages.at(-1);
+          if (last) resolveOffset(last.offset);
+        },
+      });
+    },
+    async commit(offsets) {
+      await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    },
+    seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
+    disconnect: () => consumer.disconnect(),
+  };
+}
+
+function wrapAdmin(admin: KafkajsAdmin, address: string): Admin {
+  return {
+    connect: () => connecting(address, () => admin.connect()),
+    listTopics: () => admin.listTopics(),
+    async createTopics(topics) {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return [];
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor,
+          configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
+        })),
+      });
+      return missing.map((t) => t.name);
+    },
+    async describeTopics(names) {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...names] });
+      return metadata.topics.map((t) => ({ name: t.name, partitions: t.partitions.length }));
+    },
+    async topicConfigs(name, keys) {
+      const result = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2 /* TOPIC */, name, configNames: [...keys] }],
+      });
+      const out: Record<string, string> = {};
+      for (const entry of result.resources[0]?.configEntries ?? []) out[entry.configName] = entry.configValue;
+      return out;
+    },
+    async alterTopicConfigs(name, configs) {
+      // kafkajs sends the non-incremental AlterConfigs: the list replaces every dynamic config.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: 2 /* TOPIC */,
+            name,
+            configEntries: Object.entries(configs).map(([configName, value]) => ({ name: configName, value })),
+          },
+        ],
+      });
+    },
+    async addPartitions(name, totalPartitions) {
+      await admin.createPartitions({ topicPartitions: [{ topic: name, count: totalPartitions }] });
+    },
+    async deleteTopics(names) {
+      if (names.length > 0) await admin.deleteTopics({ topics: [...names] });
+    },
+    async topicOffsets(name) {
+      const offsets = await admin.fetchTopicOffsets(name);
+      return offsets
+        .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async groupOffsets(groupId, topic) {
+      const result = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return (result[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+    },
+    disconnect: () => admin.disconnect(),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Helpers for integration tests against the real local stack (`make up`): a unique prefix per test
+ * file for topics, groups, subjects and indices, polling instead of sleeping, and the kernel wired
+ * the way processes wire it.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../../core/config.js';
+import { createLogger, type Logger } from '../../core/log.js';
+import { createKafkaClient, type KafkaClient } from '../../core/kafka/client.js';
+import { createRegistryCodec, type RegistryCodec } from '../../core/avro/registry-codec.js';
+import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
+import { ensureTopics } from '../../core/kafka/ensure-topics.js';
+
+/** The repository root. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A short random prefix such as `it-3f9a1c.`; every name a test creates starts with it. */
+export function uniquePrefix(label = 'it'): string {
+  return `${label}-${randomBytes(3).toString('hex')}.`;
+}
+
+/**
+ * Polls `probe` until it returns something other than `undefined`/`false`, or fails after
+ * `timeoutMs` with `what` in the message. Never sleeps longer than `intervalMs` at a time.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 30_000, intervalMs = 100 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const result = await probe();
+      if (result !== undefined && result !== false) return result;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The kernel as a process wires it, with a catalogue under a unique prefix and few partitions. */
+export interface TestKernel {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly kafka: KafkaClient;
+  readonly codec: RegistryCodec;
+  readonly catalogue: TopicCatalogue;
+  readonly prefix: string;
+}
+
+/** Builds a {@link TestKernel} and creates its catalogue's topics (3 partitions each). */
+export async function testKernel(label?: string): Promise<TestKernel> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: 'warn', name: 'test' });
+  const kafka = createKafkaClient(config.kafka, logger);
+  const codec = createRegistryCodec(config.schemaRegistry.url);
+  const prefix = uniquePrefix(label);
+  const catalogue = createTopicCatalogue({ prefix, partitions: 3 });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, catalogue.all, 1);
+  await admin.disconnect();
+  return { config, logger, kafka, codec, catalogue, prefix };
+}
+
+/** Deletes every topic whose name starts with `prefix`. */
+export async function deleteTopics(kernel: TestKernel): Promise<void> {
+  const admin = kernel.kafka.admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(kernel.prefix));
+  await admin.deleteTopics(topics);
+  await admin.disconnect();
+}
+
+/** Runs a command from the repository root and returns its stdout; rejects with stderr on failure. */
+export async function run(command: string, args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  const { stdout } = await promisify(execFile)(command, [...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 });
+  return stdout;
+}
