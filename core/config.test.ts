@@ -24,7 +24,16 @@ describe('loadConfig', () => {
       redis: { url: 'redis://127.0.0.1:6379' },
       mqtt: { url: 'mqtt://127.0.0.1:1883' },
       api: { port: 4000 },
-      ingest: { httpPort: 8088, tcpPort: 10001 },
+      ingest: {
+        httpPort: 8088,
+        tcpPort: 10001,
+        httpMaxBodyBytes: 1048576,
+        tcpMaxConnections: 256,
+        tcpIdleTimeoutMs: 300000,
+        tcpAllowlist: [],
+      },
+      connectors: { enabled: ['mqtt', 'http', 'mbus-tcp'] },
+      lns: { url: undefined, login: undefined, password: undefined },
       metrics: { port: 0 },
       log: { level: 'info' },
       shutdown: { graceMs: 10000 },
@@ -50,6 +59,14 @@ describe('loadConfig', () => {
       API_PORT: ['4100', (c) => c.api.port, 4100],
       INGEST_HTTP_PORT: ['8188', (c) => c.ingest.httpPort, 8188],
       INGEST_TCP_PORT: ['10101', (c) => c.ingest.tcpPort, 10101],
+      INGEST_HTTP_MAX_BODY_BYTES: ['65536', (c) => c.ingest.httpMaxBodyBytes, 65536],
+      INGEST_TCP_MAX_CONNECTIONS: ['8', (c) => c.ingest.tcpMaxConnections, 8],
+      INGEST_TCP_IDLE_TIMEOUT_MS: ['1500', (c) => c.ingest.tcpIdleTimeoutMs, 1500],
+      INGEST_TCP_ALLOWLIST: ['127.0.0.1, ::1', (c) => c.ingest.tcpAllowlist, ['127.0.0.1', '::1']],
+      CONNECTORS: ['http, mqtt', (c) => c.connectors.enabled, ['http', 'mqtt']],
+      LNS_URL: ['wss://lns.example/api', (c) => c.lns.url, 'wss://lns.example/api'],
+      LNS_LOGIN: ['meterflux', (c) => c.lns.login, 'meterflux'],
+      LNS_PASSWORD: ['s3cret', (c) => c.lns.password, 's3cret'],
       METRICS_PORT: ['9464', (c) => c.metrics.port, 9464],
       LOG_LEVEL: ['debug', (c) => c.log.level, 'debug'],
       SHUTDOWN_GRACE_MS: ['2500', (c) => c.shutdown.graceMs, 2500],
@@ -90,6 +107,13 @@ describe('loadConfig', () => {
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
       'SHUTDOWN_GRACE_MS must be a positive integer, got "10s"',
     ]);
+  });
+
+  it('refuses unknown connectors, an lns connector without LNS_URL and allowlist entries that are not IPs', () => {
+    const problems = problemsOf({ CONNECTORS: 'mqtt,ftp,lns', INGEST_TCP_ALLOWLIST: '10.0.0.1,gateway.local' });
+    expect(problems).toContain('CONNECTORS entries must be mqtt, http, mbus-tcp, lns, got "ftp"');
+    expect(problems).toContain('CONNECTORS includes lns, so LNS_URL must be set');
+    expect(problems).toContain('INGEST_TCP_ALLOWLIST entries must be IP addresses, got "gateway.local"');
   });
 
   it('checks each URL for its own protocols and a host', () => {

@@ -6,6 +6,7 @@
  * environment into a typed, frozen {@link Config} nested by component, so each connector, worker or
  * server is handed only its own slice.
  */
+import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -94,6 +95,54 @@ export const CONFIG_VARIABLES = [
     secret: false,
   },
   {
+    name: 'INGEST_HTTP_MAX_BODY_BYTES',
+    default: '1048576',
+    description: 'Largest HTTP ingest request body in bytes; larger bodies are answered 413.',
+    secret: false,
+  },
+  {
+    name: 'INGEST_TCP_MAX_CONNECTIONS',
+    default: '256',
+    description: 'Most simultaneous M-Bus gateway connections; further connections are refused.',
+    secret: false,
+  },
+  {
+    name: 'INGEST_TCP_IDLE_TIMEOUT_MS',
+    default: '300000',
+    description: 'An M-Bus gateway connection that sends nothing for this many milliseconds is closed.',
+    secret: false,
+  },
+  {
+    name: 'INGEST_TCP_ALLOWLIST',
+    default: undefined,
+    description: 'Comma-separated IP addresses allowed to connect to the M-Bus TCP ingest; unset allows any.',
+    secret: false,
+  },
+  {
+    name: 'CONNECTORS',
+    default: 'mqtt,http,mbus-tcp',
+    description: 'Connectors the ingest process starts, comma-separated: `mqtt`, `http`, `mbus-tcp`, `lns`.',
+    secret: false,
+  },
+  {
+    name: 'LNS_URL',
+    default: undefined,
+    description: 'WebSocket URL of a LoRaWAN network server application API (Vega/LORIOT style); needed by the `lns` connector.',
+    secret: false,
+  },
+  {
+    name: 'LNS_LOGIN',
+    default: undefined,
+    description: 'Login the `lns` connector authenticates with (Vega `auth_req`).',
+    secret: false,
+  },
+  {
+    name: 'LNS_PASSWORD',
+    default: undefined,
+    description: 'Password or token the `lns` connector authenticates with.',
+    secret: true,
+  },
+  {
     name: 'METRICS_PORT',
     default: '0',
     description:
@@ -141,6 +190,21 @@ export interface UrlConfig {
   readonly url: string;
 }
 
+/** The connectors an ingest process can run. */
+export const CONNECTOR_NAMES = ['mqtt', 'http', 'mbus-tcp', 'lns'] as const;
+export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
+
+/** Ingest limits and ports. */
+export interface IngestConfig {
+  readonly httpPort: number;
+  readonly tcpPort: number;
+  readonly httpMaxBodyBytes: number;
+  readonly tcpMaxConnections: number;
+  readonly tcpIdleTimeoutMs: number;
+  /** IP addresses allowed to connect over TCP; empty allows any. */
+  readonly tcpAllowlist: readonly string[];
+}
+
 /** The effective configuration of a process, nested by component. */
 export interface Config {
   readonly kafka: KafkaConfig;
@@ -150,7 +214,11 @@ export interface Config {
   readonly redis: UrlConfig;
   readonly mqtt: UrlConfig;
   readonly api: { readonly port: number };
-  readonly ingest: { readonly httpPort: number; readonly tcpPort: number };
+  readonly ingest: IngestConfig;
+  /** Which connectors the ingest process runs. */
+  readonly connectors: { readonly enabled: readonly ConnectorName[] };
+  /** The LoRaWAN network server link; `url` is undefined when not configured. */
+  readonly lns: { readonly url: string | undefined; readonly login: string | undefined; readonly password: string | undefined };
   /** `port` 0 means an OS-chosen free port. */
   readonly metrics: { readonly port: number };
   readonly log: { readonly level: LogLevel };
@@ -160,7 +228,8 @@ export interface Config {
 }
 
 /** {@link Config} as it may be logged: secrets and URL passwords replaced by `***`. */
-export type RedactedConfig = Omit<Config, 'deviceKeys'> & {
+export type RedactedConfig = Omit<Config, 'deviceKeys' | 'lns'> & {
+  readonly lns: Omit<Config['lns'], 'password'> & { readonly password: typeof REDACTED | undefined };
   readonly deviceKeys: { readonly encryptionKey: typeof REDACTED | 'unset' };
 };
 
@@ -220,6 +289,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }
   }
 
+  const connectors = list(read('CONNECTORS')).filter((name): name is ConnectorName =>
+    (CONNECTOR_NAMES as readonly string[]).includes(name)
+      ? true
+      : fail(false, `CONNECTORS entries must be ${CONNECTOR_NAMES.join(', ')}, got "${name}"`),
+  );
+  const lnsUrl = read('LNS_URL') === undefined ? undefined : url('LNS_URL', ['ws:', 'wss:']).url;
+  if (connectors.includes('lns') && lnsUrl === undefined) problems.push('CONNECTORS includes lns, so LNS_URL must be set');
+
   const level = read('LOG_LEVEL') ?? '';
   const encryptionKey = read('DEVICE_KEY_ENCRYPTION_KEY');
 
@@ -236,7 +313,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     redis: url('REDIS_URL', ['redis:', 'rediss:']),
     mqtt: url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
     api: { port: port('API_PORT') },
-    ingest: { httpPort: port('INGEST_HTTP_PORT'), tcpPort: port('INGEST_TCP_PORT') },
+    ingest: {
+      httpPort: port('INGEST_HTTP_PORT'),
+      tcpPort: port('INGEST_TCP_PORT'),
+      httpMaxBodyBytes: positive('INGEST_HTTP_MAX_BODY_BYTES'),
+      tcpMaxConnections: positive('INGEST_TCP_MAX_CONNECTIONS'),
+      tcpIdleTimeoutMs: positive('INGEST_TCP_IDLE_TIMEOUT_MS'),
+      tcpAllowlist: list(read('INGEST_TCP_ALLOWLIST')).filter((address) =>
+        isIP(address) !== 0 ? true : fail(false, `INGEST_TCP_ALLOWLIST entries must be IP addresses, got "${address}"`),
+      ),
+    },
+    connectors: { enabled: connectors },
+    lns: { url: lnsUrl, login: read('LNS_LOGIN'), password: read('LNS_PASSWORD') },
     metrics: { port: port('METRICS_PORT', 0) },
     log: {
       level: isLogLevel(level)
@@ -272,6 +360,7 @@ export function redactConfig(config: Config): RedactedConfig {
     postgres: { url: redactUrl(config.postgres.url) },
     redis: { url: redactUrl(config.redis.url) },
     mqtt: { url: redactUrl(config.mqtt.url) },
+    lns: { ...config.lns, password: config.lns.password === undefined ? undefined : REDACTED },
     deviceKeys: { encryptionKey: config.deviceKeys.encryptionKey === undefined ? 'unset' : REDACTED },
   };
 }
@@ -324,4 +413,9 @@ function deepFreeze<T extends object>(value: T): T {
     if (typeof child === 'object' && child !== null && !Buffer.isBuffer(child)) deepFreeze(child);
   }
   return Object.freeze(value);
+}
+
+/** A comma-separated variable as trimmed, non-empty entries. */
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
 }

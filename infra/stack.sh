@@ -6,6 +6,7 @@
 #   infra/stack.sh up       start whatever is not running, wait for health, print the table (idempotent)
 #   infra/stack.sh down     stop what this project started (data stays under var/data)
 #   infra/stack.sh status   print the table; exit 1 when a component is not healthy
+#   infra/stack.sh restart COMPONENT   stop and start one component (fault-injection tests use it)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib/common.sh"
@@ -58,5 +59,17 @@ case "${1:-}" in
   up) up; status_table ;;
   down) down; status_table || true ;;
   status) status_table ;;
-  *) echo "usage: infra/stack.sh fetch|up|down|status" >&2; exit 2 ;;
+  restart)
+    component=${2:-}
+    [[ " ${COMPONENTS[*]} " == *" $component "* ]] || { echo "usage: infra/stack.sh restart ${COMPONENTS[*]// /|}" >&2; exit 2; }
+    # Machine services are restarted even when this project did not start them: the caller asked.
+    case "$component" in
+      mosquitto) pkill -x mosquitto || true; for _ in $(seq 50); do port_open 127.0.0.1 1883 || break; sleep 0.1; done ;;
+      redis) redis-cli -h 127.0.0.1 -p 6379 shutdown nosave >/dev/null 2>&1 || true; sleep 0.5 ;;
+      postgres) pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main stop ;;
+      *) "${component}_down" ;;
+    esac
+    "${component}_up"
+    ;;
+  *) echo "usage: infra/stack.sh fetch|up|down|status|restart COMPONENT" >&2; exit 2 ;;
 esac

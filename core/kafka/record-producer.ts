@@ -26,7 +26,12 @@ export interface RecordProducer {
    * and field paths, and nothing is written), then writes them in one batch.
    */
   produce<R extends RecordName>(topic: TopicSpec<R>, values: readonly RecordTypes[R][], options?: ProduceOptions): Promise<WriteResult[]>;
-  /** Encodes without writing: for transactional writers that send through their own transaction. */
+  /** Writes messages made by {@link encode}; resolves once Kafka acknowledged them. */
+  send(topic: TopicSpec, messages: readonly OutgoingMessage[]): Promise<WriteResult[]>;
+  /**
+   * Validates and encodes without writing, for writers that batch or use their own transaction.
+   * Throws like {@link produce}.
+   */
   encode<R extends RecordName>(topic: TopicSpec<R>, values: readonly RecordTypes[R][]): OutgoingMessage[];
   /** Disconnects; idempotent and safe before start. */
   stop(): Promise<void>;
@@ -77,6 +82,10 @@ export function createRecordProducer({ kafka, codec, topics }: RecordProducerOpt
       return producer.send(topic.name, messages);
     },
     encode,
+    async send(topic, messages) {
+      if (!producer) throw new Error('RecordProducer.send() called before start()');
+      return producer.send(topic.name, messages);
+    },
     async stop() {
       const current = producer;
       producer = undefined;
