@@ -74,7 +74,8 @@ export function createRegistryCodec(url: string): RegistryCodec {
     { [SchemaType.AVRO]: AVRO_TYPE_OPTIONS },
   );
   const idsBySubject = new Map<string, number>();
-  const resolvers = new Map<string, Promise<{ reader: avro.Type; resolver: avro.Resolver }>>();
+  // `resolver` is undefined when the writer's schema is the reader's: decoding then skips resolution.
+  const resolvers = new Map<string, Promise<{ reader: avro.Type; resolver: avro.Resolver | undefined }>>();
 
   async function writerType(schemaId: number): Promise<avro.Type> {
     try {
@@ -96,7 +97,7 @@ export function createRegistryCodec(url: string): RegistryCodec {
       entry = writerType(schemaId).then((writer) => {
         const reader = avroType(record);
         try {
-          return { reader, resolver: reader.createResolver(writer) };
+          return { reader, resolver: reader.equals(writer) ? undefined : reader.createResolver(writer) };
         } catch (cause) {
           throw new DecodeError('INCOMPATIBLE_SCHEMA', `schema id ${schemaId} cannot be read as ${record}`, { cause });
         }

@@ -7,6 +7,7 @@ import {
   Kafka,
   logLevel as KafkaLogLevel,
   CompressionTypes,
+  Partitioners,
   type Admin as KafkajsAdmin,
   type Consumer as KafkajsConsumer,
   type Producer as KafkajsProducer,
@@ -235,6 +236,8 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // murmur2 on the key, as the Java client: a key lands on the same partition whoever writes it.
+    createPartitioner: Partitioners.DefaultPartitioner,
     ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
   });
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;

@@ -146,6 +146,8 @@ export type ValidationResult =
  */
 export function validateRecord(name: RecordName, value: unknown): ValidationResult {
   const type = avroType(name);
+  // Fast path for the common case (valid records on the hot path); paths are only worked out for failures.
+  if (type.isValid(value) && !hasUndeclaredFields(type, value)) return VALID;
   const root = name.charAt(0).toLowerCase() + name.slice(1);
   const issues: ValidationIssue[] = [];
   const problems: string[] = [];
@@ -163,13 +165,51 @@ export function validateRecord(name: RecordName, value: unknown): ValidationResu
   return issues.length === 0 ? { ok: true } : { ok: false, paths: issues.map((issue) => issue.path), problems, issues };
 }
 
+const VALID: ValidationResult = Object.freeze({ ok: true });
+
 type Reporter = (path: readonly string[], expected: string, received: unknown, got: string) => void;
+
+const declaredFields = new WeakMap<Type, ReadonlySet<string>>();
+
+function declaredFieldsOf(type: InstanceType<typeof avsc.types.RecordType>): ReadonlySet<string> {
+  let names = declaredFields.get(type);
+  if (!names) {
+    names = new Set(type.fields.map((field) => field.name));
+    declaredFields.set(type, names);
+  }
+  return names;
+}
+
+/** Allocation-free twin of {@link collectUndeclaredFields}: is there any undeclared field at all? */
+function hasUndeclaredFields(type: Type, value: unknown): boolean {
+  if (type instanceof avsc.types.RecordType) {
+    if (!isPlainObject(value)) return false;
+    const declared = declaredFieldsOf(type);
+    for (const key in value) if (!declared.has(key)) return true;
+    for (const field of type.fields) if (hasUndeclaredFields(field.type, value[field.name])) return true;
+    return false;
+  }
+  if (type instanceof avsc.types.ArrayType) {
+    if (!Array.isArray(value)) return false;
+    for (const item of value) if (hasUndeclaredFields(type.itemsType, item)) return true;
+    return false;
+  }
+  if (type instanceof avsc.types.MapType) {
+    if (!isPlainObject(value)) return false;
+    for (const key in value) if (hasUndeclaredFields(type.valuesType as Type, value[key])) return true;
+    return false;
+  }
+  if (type instanceof avsc.types.UnwrappedUnionType) {
+    for (const branch of type.types) if (hasUndeclaredFields(branch, value)) return true;
+  }
+  return false;
+}
 
 /** Reports fields present in `value` that its record type does not declare, at any depth. */
 function collectUndeclaredFields(type: Type, value: unknown, path: readonly string[], report: Reporter): void {
   if (type instanceof avsc.types.RecordType) {
     if (!isPlainObject(value)) return;
-    const declared = new Set(type.fields.map((field) => field.name));
+    const declared = declaredFieldsOf(type);
     for (const key of Object.keys(value)) {
       if (!declared.has(key)) {
         const received = value[key];

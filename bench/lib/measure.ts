@@ -1,0 +1,52 @@
+/**
+ * Measurement helpers for `make bench`: repeat a run, take the median, report a ratio against a
+ * baseline measured in the same run. Machines here are shared and noisy, so single runs mean little.
+ */
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Percentile (0..100) by nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Runs `once` `repeats` times and returns the per-run throughputs (items per second). */
+export async function throughputs(repeats: number, items: number, once: (run: number) => Promise<void>): Promise<number[]> {
+  const rates: number[] = [];
+  for (let run = 0; run < repeats; run++) {
+    const started = process.hrtime.bigint();
+    await once(run);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    rates.push(items / seconds);
+  }
+  return rates;
+}
+
+/** One line of the results table. */
+export interface BenchResult {
+  readonly name: string;
+  /** Median items/s of the thing measured. */
+  readonly subject: number;
+  /** Median items/s of the baseline, measured in the same run. */
+  readonly baseline: number;
+  readonly baselineName: string;
+  /** The target ratio from the issue, if any. */
+  readonly aim?: number;
+  readonly unit: string;
+}
+
+/** Prints results as a markdown table (the README keeps the latest). */
+export function renderResults(results: readonly BenchResult[]): string {
+  const rows = results.map((r) => {
+    const ratio = r.subject / r.baseline;
+    const aim = r.aim === undefined ? '' : ` (aim ≥ ${r.aim})`;
+    return `| ${r.name} | ${Math.round(r.subject).toLocaleString('en')} ${r.unit} | ${r.baselineName}: ${Math.round(r.baseline).toLocaleString('en')} ${r.unit} | **${ratio.toFixed(2)}**${aim} |`;
+  });
+  return ['| benchmark | meterflux (median) | baseline, same run (median) | ratio |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,12 @@
+/**
+ * `make bench`: runs every benchmark against the local stack and prints one markdown table of
+ * ratios against baselines measured in the same run. Copy the table into the README's
+ * "Performance" section when it changes.
+ */
+import { benchKafkaRecords } from './kafka-records.bench.js';
+import { renderResults, type BenchResult } from './lib/measure.js';
+
+const results: BenchResult[] = [];
+results.push(...(await benchKafkaRecords()));
+process.stdout.write(`${renderResults(results)}\n`);
+process.exit(0);
