@@ -37,7 +37,7 @@ elasticsearch_layout() {
 
 elasticsearch_up() {
   if elasticsearch_healthy; then
-    pid_alive elasticsearch || die elasticsearch "port 9200 is answering but this project did not start it"
+    pid_alive elasticsearch || say "elasticsearch: already running on 127.0.0.1:9200, not started by this checkout; using it"
     return 0
   fi
   elasticsearch_fetch

@@ -39,7 +39,7 @@ kafka_cluster_id() { sed -n 's/^cluster.id=//p' "$KAFKA_DATA/logs/meta.propertie
 
 kafka_up() {
   if port_open 127.0.0.1 9092; then
-    pid_alive kafka || die kafka "port 9092 is taken by a process this project did not start (see: ss -ltnp 'sport = :9092')"
+    pid_alive kafka || say "kafka: already running on 127.0.0.1:9092, not started by this checkout; using it"
     return 0
   fi
   kafka_fetch

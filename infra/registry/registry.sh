@@ -31,7 +31,7 @@ registry_database() {
 
 registry_up() {
   if http_ok "$REGISTRY_URL/subjects"; then
-    pid_alive registry || die registry "port 8081 is answering but this project did not start it"
+    pid_alive registry || say "registry: already running on 127.0.0.1:8081, not started by this checkout; using it"
     return 0
   fi
   registry_fetch
