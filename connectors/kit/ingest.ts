@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { RawUplink } from '../../schemas/avro/index.js';
-import { BadInputError, type SchemaValidationError } from '../../core/errors.js';
+import { BadInputError } from '../../core/errors.js';
 import { deadLetterForInput, type RejectedInput } from '../../core/kafka/dead-letter.js';
 import type { RecordProducer } from '../../core/kafka/record-producer.js';
 import type { OutgoingMessage } from '../../core/kafka/client.js';
@@ -38,7 +38,7 @@ export interface IngestPressure {
 export interface Ingest {
   /**
    * Writes the drafts to `uplink.raw.v1` and resolves with their ids once Kafka acknowledged every
-   * one. Throws {@link SchemaValidationError} (nothing written) when a draft does not match RawUplink,
+   * one. Throws `SchemaValidationError` (nothing written) when a draft does not match RawUplink,
    * and a retriable error when Kafka cannot be reached: the connector must then NOT acknowledge.
    */
   accept(drafts: readonly UplinkDraft[]): Promise<AcceptedUplink[]>;
