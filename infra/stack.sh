@@ -67,7 +67,9 @@ case "${1:-}" in
       mosquitto) pkill -x mosquitto || true; for _ in $(seq 50); do port_open 127.0.0.1 1883 || break; sleep 0.1; done ;;
       redis) redis-cli -h 127.0.0.1 -p 6379 shutdown nosave >/dev/null 2>&1 || true; sleep 0.5 ;;
       postgres) pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main stop ;;
-      *) "${component}_down" ;;
+      *)
+        pid_alive "$component" || die "$component" "cannot restart it: it was not started by this checkout (var/run/$component.pid)"
+        "${component}_down" ;;
     esac
     "${component}_up"
     ;;
