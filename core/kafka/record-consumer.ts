@@ -36,8 +36,15 @@ export interface RecordConsumerOptions<R extends RecordName> {
   /**
    * Called once per decoded record, in partition order. Throw a {@link BadInputError} to
    * dead-letter this record; any other error stops the batch uncommitted so it is retried.
+   * Exactly one of `handle` and `handleBatch` is given.
    */
-  readonly handle: (record: ConsumedRecord<R>) => Promise<void>;
+  readonly handle?: (record: ConsumedRecord<R>) => Promise<void>;
+  /**
+   * Called once per fetched batch (one partition, in order) with every record that decoded, for
+   * handlers that write in bulk (Elasticsearch, Kafka batches). Returns the records to dead-letter,
+   * each with its {@link BadInputError}; throwing stops the batch uncommitted so it is retried.
+   */
+  readonly handleBatch?: (records: readonly ConsumedRecord<R>[]) => Promise<ReadonlyArray<{ record: ConsumedRecord<R>; error: BadInputError }>>;
   /**
    * Where a new group starts.
    * @default true
@@ -52,30 +59,43 @@ export interface RecordConsumer {
 }
 
 export function createRecordConsumer<R extends RecordName>(options: RecordConsumerOptions<R>): RecordConsumer {
-  const { kafka, codec, producer, topic, dlq, groupId, origin, handle } = options;
+  const { kafka, codec, producer, topic, dlq, groupId, origin, handle, handleBatch } = options;
+  if ((handle === undefined) === (handleBatch === undefined)) {
+    throw new TypeError('createRecordConsumer needs exactly one of handle and handleBatch');
+  }
   const logger = options.logger.child({ component: 'consumer', topic: topic.name, groupId });
   let consumer: Consumer | undefined;
 
-  async function processBatch(batch: MessageBatch): Promise<void> {
+  function deadLetter(message: IncomingMessage, err: BadInputError): RecordTypes['DeadLetter'] {
+    logger.warn({ partition: message.partition, offset: message.offset, reason: err.reason, err }, 'dead-lettering a record');
+    return deadLetterForMessage(message, err, origin);
+  }
+
+  async function processBatch(owner: Consumer, batch: MessageBatch): Promise<void> {
     const deadLetters: RecordTypes['DeadLetter'][] = [];
+    const decoded: ConsumedRecord<R>[] = [];
     let lastDone: IncomingMessage | undefined;
     for (const message of batch.messages) {
       // A partition revoked mid-batch belongs to another member now: stop and commit what was done.
       if (!batch.isActive()) break;
       try {
         const { value, schemaId } = await codec.decode(topic.record, message.value);
-        await handle({ message, schemaId, value });
+        if (handle) await handle({ message, schemaId, value });
+        else decoded.push({ message, schemaId, value });
       } catch (err) {
         if (!(err instanceof BadInputError)) throw err;
-        logger.warn({ partition: message.partition, offset: message.offset, reason: err.reason, err }, 'dead-lettering a record');
-        deadLetters.push(deadLetterForMessage(message, err, origin));
+        deadLetters.push(deadLetter(message, err));
       }
       lastDone = message;
     }
+    if (handleBatch && decoded.length > 0) {
+      for (const { record, error } of await handleBatch(decoded)) deadLetters.push(deadLetter(record.message, error));
+    }
+    // Dead letters first: if they cannot be written, the offsets are not committed.
     if (deadLetters.length > 0) await producer.produce(dlq, deadLetters);
     if (lastDone) {
       const next = (BigInt(lastDone.offset) + 1n).toString();
-      await consumer?.commit([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      await owner.commit([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     }
   }
 
@@ -83,10 +103,10 @@ export function createRecordConsumer<R extends RecordName>(options: RecordConsum
     async start() {
       if (consumer) return;
       const created = kafka.consumer({ groupId });
+      consumer = created;
       await created.connect();
       await created.subscribe([topic.name], { fromBeginning: options.fromBeginning ?? true });
-      await created.run({ eachBatch: processBatch });
-      consumer = created;
+      await created.run({ eachBatch: (batch) => processBatch(created, batch) });
       logger.info('consuming');
     },
     async stop() {
