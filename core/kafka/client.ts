@@ -33,6 +33,8 @@ export interface OutgoingMessage {
   readonly headers?: Readonly<Record<string, string | Buffer>>;
   /** Record timestamp, epoch ms; the broker's append time when omitted. */
   readonly timestampMs?: number;
+  /** Explicit partition (changelogs follow their input partition); the key's partition when omitted. */
+  readonly partition?: number;
 }
 
 /** Where the broker put a written batch. */
@@ -108,6 +110,11 @@ export interface ConsumerRunOptions {
   eachBatch(batch: MessageBatch): Promise<void>;
   /** Called when partitions are assigned to this member (after a rebalance). */
   onAssigned?(assignment: ReadonlyArray<{ topic: string; partitions: number[] }>): void;
+  /**
+   * Called after every fetched batch, including batches that held only transaction markers and were
+   * never handed to `eachBatch`; `offsetLag` 0 means the partition was read to its high watermark.
+   */
+  onBatchEnd?(position: { topic: string; partition: number; offsetLag: bigint }): void;
 }
 
 /** Consumer options. */
@@ -228,6 +235,7 @@ function toKafkajsMessage(message: OutgoingMessage) {
     value: message.value,
     ...(message.headers ? { headers: { ...message.headers } } : {}),
     ...(message.timestampMs === undefined ? {} : { timestamp: String(message.timestampMs) }),
+    ...(message.partition === undefined ? {} : { partition: message.partition }),
   };
 }
 
@@ -304,6 +312,13 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, address: string): 
       await consumer.subscribe({ topics: [...topics], fromBeginning: subscribeOptions.fromBeginning ?? true });
     },
     async run(runOptions) {
+      if (runOptions.onBatchEnd) {
+        const onBatchEnd = runOptions.onBatchEnd;
+        consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+          const { topic, partition, offsetLag } = event.payload;
+          onBatchEnd({ topic, partition, offsetLag: BigInt(offsetLag) });
+        });
+      }
       if (runOptions.onAssigned) {
         const onAssigned = runOptions.onAssigned;
         consumer.on(consumer.events.GROUP_JOIN, (event) => {
