@@ -131,6 +131,12 @@ export const CONFIG_VARIABLES = [
     secret: false,
   },
   {
+    name: 'LNS_DIALECT',
+    default: 'vega',
+    description: 'Protocol of the LoRaWAN network server: `vega` (IOT Vega Server) or `loriot` (LORIOT application WebSocket).',
+    secret: false,
+  },
+  {
     name: 'LNS_LOGIN',
     default: undefined,
     description: 'Login the `lns` connector authenticates with (Vega `auth_req`).',
@@ -194,6 +200,10 @@ export interface UrlConfig {
 export const CONNECTOR_NAMES = ['mqtt', 'http', 'mbus-tcp', 'lns'] as const;
 export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
 
+/** LoRaWAN network server protocols the `lns` connector speaks. */
+export const LNS_DIALECTS = ['vega', 'loriot'] as const;
+export type LnsDialectName = (typeof LNS_DIALECTS)[number];
+
 /** Ingest limits and ports. */
 export interface IngestConfig {
   readonly httpPort: number;
@@ -218,7 +228,12 @@ export interface Config {
   /** Which connectors the ingest process runs. */
   readonly connectors: { readonly enabled: readonly ConnectorName[] };
   /** The LoRaWAN network server link; `url` is undefined when not configured. */
-  readonly lns: { readonly url: string | undefined; readonly login: string | undefined; readonly password: string | undefined };
+  readonly lns: {
+    readonly url: string | undefined;
+    readonly dialect: LnsDialectName;
+    readonly login: string | undefined;
+    readonly password: string | undefined;
+  };
   /** `port` 0 means an OS-chosen free port. */
   readonly metrics: { readonly port: number };
   readonly log: { readonly level: LogLevel };
@@ -297,6 +312,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const lnsUrl = read('LNS_URL') === undefined ? undefined : url('LNS_URL', ['ws:', 'wss:']).url;
   if (connectors.includes('lns') && lnsUrl === undefined) problems.push('CONNECTORS includes lns, so LNS_URL must be set');
 
+  const dialect = read('LNS_DIALECT') ?? '';
+  const lnsDialect: LnsDialectName = (LNS_DIALECTS as readonly string[]).includes(dialect)
+    ? (dialect as LnsDialectName)
+    : fail('vega', `LNS_DIALECT must be one of ${LNS_DIALECTS.join(', ')}, got "${dialect}"`);
+
   const level = read('LOG_LEVEL') ?? '';
   const encryptionKey = read('DEVICE_KEY_ENCRYPTION_KEY');
 
@@ -324,7 +344,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       ),
     },
     connectors: { enabled: connectors },
-    lns: { url: lnsUrl, login: read('LNS_LOGIN'), password: read('LNS_PASSWORD') },
+    lns: { url: lnsUrl, dialect: lnsDialect, login: read('LNS_LOGIN'), password: read('LNS_PASSWORD') },
     metrics: { port: port('METRICS_PORT', 0) },
     log: {
       level: isLogLevel(level)
