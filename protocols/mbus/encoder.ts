@@ -67,6 +67,11 @@ function recordBytes(record: RecordSpec): number[] {
   return [dif, record.vif, ...bcd(record.value, record.digits)];
 }
 
+/** Data records alone (DIF, VIF, data …), as wireless M-Bus and LoRaWAN meters carry them after their header. */
+export function encodeRecords(records: readonly RecordSpec[]): Uint8Array {
+  return Uint8Array.from(records.flatMap(recordBytes));
+}
+
 /** The complete long frame `68 L L 68 C A CI … CS 16` (C = 0x08, RSP_UD). */
 export function encodeLongFrame(spec: FrameSpec): Uint8Array {
   const manufacturer = manufacturerValue(spec.manufacturer);

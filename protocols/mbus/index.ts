@@ -50,4 +50,4 @@ export type { RecordError, Vife, VifeMeaning } from './vife-table.js';
 export function decodeFrame(frame: LongFrame): ApplicationLayer {
   return decodeApplicationLayer(frame.ci, frame.data, LONG_FRAME_DATA_OFFSET);
 }
-export { bcd, dateTimeF, encodeLongFrame, manufacturerValue, type FrameSpec, type RecordSpec } from './encoder.js';
+export { bcd, dateTimeF, encodeLongFrame, encodeRecords, manufacturerValue, type FrameSpec, type RecordSpec } from './encoder.js';
