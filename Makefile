@@ -30,7 +30,7 @@ status: ## the stack's table: component, address, state
 	infra/stack.sh status
 
 run: up ## the pipeline with a simulated fleet, printing what flows (Ctrl-C stops it)
-	$(TSX) connectors/simulator/run-demo.ts
+	infra/run/run.sh
 
 test: up inspect-tools typecheck lint ## everything: stack, types, lint, unit and integration tests
 	$(VITEST) run

@@ -45,7 +45,11 @@ export interface SimulatorOptions {
 export interface Simulator {
   readonly devices: readonly SimDevice[];
   readonly ledger: Ledger;
-  start(): Promise<void>;
+  /**
+   * Connects the senders and starts sending. `late` adds targets known only now, such as the HTTP
+   * token registered for the fleet.
+   */
+  start(late?: Partial<SimulatorTargets>): Promise<void>;
   /** Simulated time now, epoch ms. */
   clockMs(): number;
   /** Messages sent and not yet acknowledged, across transports. */
@@ -67,6 +71,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const ledger = createLedger();
   const fCnt = new Map<number, number>();
   const prefix = options.targets.mqttTopicPrefix ?? '';
+  let targets: SimulatorTargets = options.targets;
   let gateways: TcpGateway[] = [];
   let mqttPublisher: MqttPublisher | undefined;
   let httpPusher: HttpPusher | undefined;
@@ -83,7 +88,6 @@ export function createSimulator(options: SimulatorOptions): Simulator {
 
   function sendMeter(meter: SimMeter, atMs: number, httpBatch: Array<Record<string, unknown>>): void {
     const register = advanceMeter(meter, atMs, random);
-    const { targets } = options;
     switch (meter.kind) {
       case 'mbus-tcp':
         gateways[meter.id % gateways.length]?.send(mbusFrame(meter, register, atMs));
@@ -141,8 +145,9 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     devices,
     ledger,
     clockMs,
-    async start() {
-      const { targets, logger } = options;
+    async start(late = {}) {
+      const { logger } = options;
+      targets = { ...targets, ...late };
       if (needs('mbus-tcp')) {
         if (!targets.tcp) throw new TypeError('the fleet has wired M-Bus meters but no TCP target');
         const tcp = targets.tcp;
