@@ -16,7 +16,7 @@ import {
   type IHeaders,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { ServiceUnavailableError, TransientError } from '../errors.js';
+import { ServiceUnavailableError, TransientError, errorMessage } from '../errors.js';
 
 /** Connection settings: the `kafka` slice of the process config. */
 export interface KafkaConnection {
@@ -240,20 +240,53 @@ function toKafkajsMessage(message: OutgoingMessage) {
 }
 
 function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): Producer {
-  const producer: KafkajsProducer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // murmur2 on the key, as the Java client: a key lands on the same partition whoever writes it.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
-  });
+  const create = (): KafkajsProducer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // murmur2 on the key, as the Java client: a key lands on the same partition whoever writes it.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+    });
+  let producer = create();
+  let connected = false;
+  /** Set after a failed write: the next write starts on a fresh producer (new producer id and sequences). */
+  let broken = false;
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
+
+  async function healthy(): Promise<KafkajsProducer> {
+    if (broken) {
+      broken = false;
+      const old = producer;
+      producer = create();
+      await old.disconnect().catch(() => undefined);
+      await connecting(address, () => producer.connect());
+    }
+    return producer;
+  }
+
   return {
-    connect: () => connecting(address, () => producer.connect()),
+    async connect() {
+      await connecting(address, () => producer.connect());
+      connected = true;
+    },
     async send(topic, messages) {
-      const metadata = await producer.send({ topic, acks: -1, compression, messages: messages.map(toKafkajsMessage) });
-      return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+      const current = connected ? await healthy() : producer;
+      try {
+        const metadata = await current.send({ topic, acks: -1, compression, messages: messages.map(toKafkajsMessage) });
+        return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+      } catch (cause) {
+        // kafkajs reports exhausted retries as not retriable and can leave an idempotent producer
+        // with sequence numbers the broker refuses for good (OUT_OF_ORDER_SEQUENCE_NUMBER). The
+        // write may be retried later, on a fresh producer: callers must not acknowledge it now.
+        if (!options.transactionalId) broken = true;
+        throw new TransientError(`writing ${messages.length} records to ${topic} failed: ${errorMessage(cause)}`, {
+          cause,
+          code: 'KAFKA_WRITE_FAILED',
+          context: { topic },
+        });
+      }
     },
     async transaction() {
       if (!options.transactionalId) {
@@ -263,7 +296,10 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
       }
       return wrapTransaction(await producer.transaction(), compression);
     },
-    disconnect: () => producer.disconnect(),
+    async disconnect() {
+      connected = false;
+      await producer.disconnect();
+    },
   };
 }
 

@@ -64,8 +64,17 @@ export async function testKernel(label?: string): Promise<TestKernel> {
   const catalogue = createTopicCatalogue({ prefix, partitions: 3 });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, catalogue.all, 1);
-  await admin.disconnect();
+  try {
+    // Right after other tests deleted topics the controller may still answer "does not host this
+    // topic-partition"; creation is idempotent, so try again until every partition has metadata.
+    await waitFor(`the ${prefix} topics to be created with leaders`, async () => {
+      await ensureTopics(admin, catalogue.all, 1);
+      const described = await admin.describeTopics(catalogue.all.map((t) => t.name));
+      return described.length === catalogue.all.length && described.every((t) => t.partitions === 3);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+  } finally {
+    await admin.disconnect();
+  }
   return { config, logger, kafka, codec, catalogue, prefix };
 }
 
