@@ -39,7 +39,8 @@ interface SourceDeps {
 const CONNECTORS: Record<ConnectorName, { needs: ServiceName[]; create(config: Config, deps: SourceDeps): Source }> = {
   mqtt: {
     needs: ['mqtt'],
-    create: (config, { metrics, logger }) => createMqttSource({ url: config.mqtt.url, metrics, logger }),
+    create: (config, { metrics, logger }) =>
+      createMqttSource({ url: config.mqtt.url, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, metrics, logger }),
   },
   http: {
     needs: ['postgres', 'redis'],

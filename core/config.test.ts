@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       elasticsearch: { url: 'http://127.0.0.1:9200' },
       postgres: { url: 'postgres://postgres@127.0.0.1:5432/meterflux' },
       redis: { url: 'redis://127.0.0.1:6379' },
-      mqtt: { url: 'mqtt://127.0.0.1:1883' },
+      mqtt: { url: 'mqtt://127.0.0.1:1883', clientId: 'meterflux-mqtt', topicPrefix: '' },
       api: { port: 4000 },
       ingest: {
         httpPort: 8088,
@@ -56,6 +56,8 @@ describe('loadConfig', () => {
       DATABASE_URL: ['postgresql://u:p@db/meterflux', (c) => c.postgres.url, 'postgresql://u:p@db/meterflux'],
       REDIS_URL: ['rediss://cache:6380', (c) => c.redis.url, 'rediss://cache:6380'],
       MQTT_URL: ['mqtts://broker:8883', (c) => c.mqtt.url, 'mqtts://broker:8883'],
+      MQTT_CLIENT_ID: ['ingest-2', (c) => c.mqtt.clientId, 'ingest-2'],
+      MQTT_TOPIC_PREFIX: ['site-a/', (c) => c.mqtt.topicPrefix, 'site-a/'],
       API_PORT: ['4100', (c) => c.api.port, 4100],
       INGEST_HTTP_PORT: ['8188', (c) => c.ingest.httpPort, 8188],
       INGEST_TCP_PORT: ['10101', (c) => c.ingest.tcpPort, 10101],

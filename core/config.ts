@@ -77,6 +77,18 @@ export const CONFIG_VARIABLES = [
     secret: false,
   },
   {
+    name: 'MQTT_CLIENT_ID',
+    default: 'meterflux-mqtt',
+    description: 'Client id of the MQTT connector; fixed, so its persistent session (and the QoS 1 messages queued in it) survives restarts.',
+    secret: false,
+  },
+  {
+    name: 'MQTT_TOPIC_PREFIX',
+    default: undefined,
+    description: 'Topic root the MQTT connector subscribes under, ending in `/` (e.g. `site-a/`); unset for none.',
+    secret: false,
+  },
+  {
     name: 'API_PORT',
     default: '4000',
     description: 'Port of the GraphQL API, HTTP and WebSocket, at `/graphql`.',
@@ -222,7 +234,7 @@ export interface Config {
   readonly elasticsearch: UrlConfig;
   readonly postgres: UrlConfig;
   readonly redis: UrlConfig;
-  readonly mqtt: UrlConfig;
+  readonly mqtt: UrlConfig & { readonly clientId: string; readonly topicPrefix: string };
   readonly api: { readonly port: number };
   readonly ingest: IngestConfig;
   /** Which connectors the ingest process runs. */
@@ -331,7 +343,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     elasticsearch: url('ELASTICSEARCH_URL', ['http:', 'https:']),
     postgres: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redis: url('REDIS_URL', ['redis:', 'rediss:']),
-    mqtt: url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+    mqtt: {
+      ...url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+      clientId: read('MQTT_CLIENT_ID') ?? '',
+      topicPrefix: read('MQTT_TOPIC_PREFIX') ?? '',
+    },
     api: { port: port('API_PORT') },
     ingest: {
       httpPort: port('INGEST_HTTP_PORT'),
@@ -379,7 +395,7 @@ export function redactConfig(config: Config): RedactedConfig {
     elasticsearch: { url: redactUrl(config.elasticsearch.url) },
     postgres: { url: redactUrl(config.postgres.url) },
     redis: { url: redactUrl(config.redis.url) },
-    mqtt: { url: redactUrl(config.mqtt.url) },
+    mqtt: { ...config.mqtt, url: redactUrl(config.mqtt.url) },
     lns: { ...config.lns, password: config.lns.password === undefined ? undefined : REDACTED },
     deviceKeys: { encryptionKey: config.deviceKeys.encryptionKey === undefined ? 'unset' : REDACTED },
   };

@@ -1,5 +1,8 @@
 # PostgreSQL, Redis and Mosquitto: the machine's own services. The stack uses them as they are and
-# starts one only when it is not running (then `make down` stops it again). Sourced by infra/stack.sh.
+# starts one only when it is not running (then `make down` stops it again). Mosquitto started here
+# runs with infra/mosquitto/mosquitto.conf (deep queues); a broker already running keeps its own
+# configuration, and `infra/stack.sh restart mosquitto` brings it under the project's.
+# Sourced by infra/stack.sh.
 
 psql_admin() { psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
 
@@ -53,7 +56,7 @@ mosquitto_up() {
   command -v mosquitto >/dev/null || die mosquitto "Mosquitto is not installed: apt-get install -y mosquitto"
   say "starting Mosquitto"
   mkdir -p /run/mosquitto && chown mosquitto /run/mosquitto 2>/dev/null || true
-  start_detached mosquitto "$LOGS/mosquitto.log" mosquitto -c /etc/mosquitto/mosquitto.conf
+  start_detached mosquitto "$LOGS/mosquitto.log" mosquitto -c "$ROOT/infra/mosquitto/mosquitto.conf"
   touch "$RUN/mosquitto.started-here"
   wait_until mosquitto 20 /var/log/mosquitto/mosquitto.log port_open 127.0.0.1 1883
 }
