@@ -4,9 +4,11 @@
  * "Performance" section when it changes.
  */
 import { benchKafkaRecords } from './kafka-records.bench.js';
+import { benchIndexing } from './indexing.bench.js';
 import { renderResults, type BenchResult } from './lib/measure.js';
 
 const results: BenchResult[] = [];
 results.push(...(await benchKafkaRecords()));
+results.push(...(await benchIndexing()));
 process.stdout.write(`${renderResults(results)}\n`);
 process.exit(0);

@@ -1,0 +1,105 @@
+/**
+ * The indexing process: `tsx streams/index/main.ts`. Reads the environment (see the README's
+ * variable table), checks that Kafka, the schema registry and Elasticsearch answer, then indexes
+ * every record topic and dead-letter topic into Elasticsearch until SIGTERM or SIGINT.
+ *
+ * Exports {@link createIndexWorker} for tests and other processes (the replay command) that run the
+ * worker in-process with their own catalogue, prefix and generation.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Client } from '@elastic/elasticsearch';
+import { createRegistryCodec } from '../../core/avro/registry-codec.js';
+import { loadConfig, redactConfig, type Config } from '../../core/config.js';
+import { errorMessage, PreflightError, ServiceUnavailableError } from '../../core/errors.js';
+import { createKafkaClient } from '../../core/kafka/client.js';
+import { Lifecycle, runUntilSignal, type Component } from '../../core/lifecycle.js';
+import { createLogger } from '../../core/log.js';
+import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../../core/metrics.js';
+import { checkServices } from '../../core/preflight.js';
+import { createTopicCatalogue } from '../../core/topics.js';
+import { checkElasticsearch, createElasticsearchClient } from './elasticsearch.js';
+import { createIndexWorker } from './worker.js';
+
+export { createIndexWorker } from './worker.js';
+export type { IndexWorker, IndexWorkerOptions, DocumentCounts } from './worker.js';
+
+/**
+ * Runs the indexing process until a signal stops it.
+ *
+ * @throws {ConfigError} for an invalid environment, {@link PreflightError} when a dependency does
+ *   not answer, or the start or stop error of a component.
+ */
+export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.log.level, name: 'index' });
+  logger.info({ config: redactConfig(config) }, 'effective configuration');
+
+  const elasticsearch = createElasticsearchClient({ url: config.elasticsearch.url });
+  try {
+    await preflight(config, elasticsearch);
+  } catch (err) {
+    await elasticsearch.close();
+    throw err;
+  }
+
+  const registry = createMetricsRegistry();
+  const worker = createIndexWorker({
+    kafka: createKafkaClient(config.kafka, logger),
+    codec: createRegistryCodec(config.schemaRegistry.url),
+    catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }),
+    elasticsearch,
+    logger,
+    registry,
+  });
+
+  let metricsServer: MetricsServer | undefined;
+  const lifecycle = new Lifecycle(
+    [
+      {
+        name: 'metrics-server',
+        async start() {
+          metricsServer = await startMetricsServer({
+            port: config.metrics.port,
+            registry,
+            logger,
+            health: () => {
+              const report = worker.health();
+              const running = lifecycle.state === 'running';
+              return { ...report, healthy: running && report.healthy, components: { ...report.components, lifecycle: { healthy: running, detail: lifecycle.state } } };
+            },
+          });
+        },
+        stop: async () => metricsServer?.close(),
+      },
+      // Started before and stopped after the worker, so the client outlives every bulk request.
+      { name: 'elasticsearch-client', start: async () => undefined, stop: () => elasticsearch.close() } satisfies Component,
+      worker,
+    ],
+    { logger },
+  );
+  await runUntilSignal(lifecycle, { logger, graceMs: config.shutdown.graceMs });
+}
+
+/** Every dependency checked at once, so one message lists all that are missing. */
+async function preflight(config: Config, elasticsearch: Client): Promise<void> {
+  const checks = await Promise.allSettled([
+    checkServices(config, ['kafka', 'schemaRegistry']),
+    checkElasticsearch(elasticsearch, config.elasticsearch.url),
+  ]);
+  const failures: ServiceUnavailableError[] = [];
+  for (const check of checks) {
+    if (check.status === 'fulfilled') continue;
+    const err: unknown = check.reason;
+    if (err instanceof PreflightError) failures.push(...err.failures);
+    else if (err instanceof ServiceUnavailableError) failures.push(err);
+    else throw err;
+  }
+  if (failures.length > 0) throw new PreflightError(failures);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${errorMessage(err)}\n`);
+    process.exit(1);
+  });
+}
