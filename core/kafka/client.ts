@@ -111,6 +111,11 @@ export interface ConsumerRunOptions {
   /** Called when partitions are assigned to this member (after a rebalance). */
   onAssigned?(assignment: ReadonlyArray<{ topic: string; partitions: number[] }>): void;
   /**
+   * Partitions whose batches may be processed at the same time (each partition stays in order).
+   * @default 1
+   */
+  partitionsConcurrently?: number;
+  /**
    * Called after every fetched batch, including batches that held only transaction markers and were
    * never handed to `eachBatch`; `offsetLag` 0 means the partition was read to its high watermark.
    */
@@ -247,7 +252,14 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
       allowAutoTopicCreation: false,
       // murmur2 on the key, as the Java client: a key lands on the same partition whoever writes it.
       createPartitioner: Partitioners.DefaultPartitioner,
-      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+      ...(options.transactionalId
+        ? {
+            transactionalId: options.transactionalId,
+            // The next transaction of an id gets CONCURRENT_TRANSACTIONS until the broker finished
+            // the last commit (a few ms); retry that quickly, as the Java client does, not after 100 ms.
+            retry: { initialRetryTime: 5, maxRetryTime: 1000, retries: 15 },
+          }
+        : {}),
     });
   let producer = create();
   let connected = false;
@@ -274,8 +286,12 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
     async send(topic, messages) {
       const current = connected ? await healthy() : producer;
       try {
-        const metadata = await current.send({ topic, acks: -1, compression, messages: messages.map(toKafkajsMessage) });
-        return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+        const results: WriteResult[] = [];
+        for (const chunk of chunksOf(messages)) {
+          const metadata = await current.send({ topic, acks: -1, compression, messages: chunk.map(toKafkajsMessage) });
+          for (const m of metadata) results.push({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' });
+        }
+        return results;
       } catch (cause) {
         // kafkajs reports exhausted retries as not retriable and can leave an idempotent producer
         // with sequence numbers the broker refuses for good (OUT_OF_ORDER_SEQUENCE_NUMBER). The
@@ -303,10 +319,34 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
   };
 }
 
+/**
+ * Keeps each produce request under the broker's default 1 MiB request limit: kafkajs sends one
+ * request per call, and a request the broker refuses as too large is not retried.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+function* chunksOf(messages: readonly OutgoingMessage[]): Generator<OutgoingMessage[]> {
+  let chunk: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 64;
+    if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 function wrapTransaction(tx: KafkajsTransaction, compression: CompressionTypes): Transaction {
   return {
     async send(topic, messages) {
-      await tx.send({ topic, acks: -1, compression, messages: messages.map(toKafkajsMessage) });
+      for (const chunk of chunksOf(messages)) {
+        await tx.send({ topic, acks: -1, compression, messages: chunk.map(toKafkajsMessage) });
+      }
     },
     async commitOffsetsWith(groupId, offsets) {
       const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
@@ -368,6 +408,7 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, address: string): 
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: runOptions.partitionsConcurrently ?? 1,
         eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
           const messages: IncomingMessage[] = batch.messages.map((m) => ({
             topic: batch.topic,

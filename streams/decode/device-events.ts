@@ -1,0 +1,69 @@
+/**
+ * device.v1 records and the throttling of last-seen writes. Pure.
+ *
+ * A device heard again is written (PostgreSQL `devices` and a device.v1 SEEN, or UPDATED when
+ * decode filled in facts the registry lacked) at most once per `seenThrottleMs` of receipt time,
+ * and at once when its battery changes band, so battery alarms are not delayed by the throttle.
+ */
+import type { Device, DeviceChange, DeviceStatus } from '../../schemas/avro/index.js';
+import type { DeviceStatusName, RegistryEntry } from './registry-entry.js';
+import { transportIdsOf } from './registry-entry.js';
+import type { DeviceState } from './state.js';
+
+/** Options of the last-seen writes. */
+export interface SeenOptions {
+  /**
+   * Receipt time between two writes of a device's last seen, battery and signal.
+   * @default 300000 (5 min)
+   */
+  readonly seenThrottleMs?: number;
+}
+
+const DEFAULT_SEEN_THROTTLE_MS = 300_000;
+
+/**
+ * The battery band of the latest known battery facts: by percentage `critical` (< 10), `low`
+ * (< 25), `half` (< 50), `good`; by voltage alone in 0.1 V steps; else `unknown`.
+ */
+export function batteryBand(percent: number | undefined, volts: number | undefined): string {
+  if (percent !== undefined) {
+    if (percent < 10) return 'critical';
+    if (percent < 25) return 'low';
+    if (percent < 50) return 'half';
+    return 'good';
+  }
+  if (volts !== undefined) return `${(Math.floor(volts * 10) / 10).toFixed(1)}V`;
+  return 'unknown';
+}
+
+/** Whether a known device's facts are due to be written after an uplink received at `receivedAt`. */
+export function seenIsDue(previous: DeviceState | undefined, next: DeviceState, receivedAt: number, options: SeenOptions = {}): boolean {
+  if (previous === undefined) return true;
+  return receivedAt - previous.reportedAt >= (options.seenThrottleMs ?? DEFAULT_SEEN_THROTTLE_MS) || next.batteryBand !== previous.batteryBand;
+}
+
+const STATUS: Readonly<Record<DeviceStatusName, DeviceStatus>> = { new: 'NEW', active: 'ACTIVE', retired: 'RETIRED' };
+
+/** The device.v1 record of a device after an uplink. */
+export function deviceRecord(entry: RegistryEntry, state: DeviceState, change: DeviceChange, nowMs: number): Device {
+  return {
+    deviceId: entry.deviceId,
+    organisationId: entry.organisationId,
+    siteId: entry.siteId,
+    ...transportIdsOf(entry.deviceId),
+    manufacturer: entry.manufacturer,
+    model: entry.model,
+    deviceVersion: entry.deviceVersion,
+    medium: entry.medium,
+    status: STATUS[entry.status],
+    change,
+    firstSeenAt: Math.min(entry.firstSeenAt ?? state.firstSeenAt, state.firstSeenAt),
+    lastSeenAt: state.lastSeenAt,
+    batteryPercent: state.batteryPercent ?? null,
+    batteryVolts: state.batteryVolts ?? null,
+    rssiDbm: state.rssiDbm ?? null,
+    snrDb: state.snrDb ?? null,
+    updatedAt: nowMs,
+    revision: state.revision,
+  };
+}
