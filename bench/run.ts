@@ -5,10 +5,14 @@
  */
 import { benchKafkaRecords } from './kafka-records.bench.js';
 import { benchIndexing } from './indexing.bench.js';
+import { benchConnectors } from './connectors.bench.js';
+import { benchDecode } from './decode.bench.js';
 import { renderResults, type BenchResult } from './lib/measure.js';
 
 const results: BenchResult[] = [];
 results.push(...(await benchKafkaRecords()));
 results.push(...(await benchIndexing()));
+results.push(...(await benchConnectors()));
+results.push(...(await benchDecode()));
 process.stdout.write(`${renderResults(results)}\n`);
 process.exit(0);

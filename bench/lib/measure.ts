@@ -28,6 +28,17 @@ export async function throughputs(repeats: number, items: number, once: (run: nu
   return rates;
 }
 
+/**
+ * Answer latency at a fixed offered rate (open loop: the client sends on a schedule, whatever the
+ * answers do), per record, from send to the answer defined by the benchmark that measured it.
+ */
+export interface LatencyResult {
+  /** Offered rate, records per second. */
+  readonly ratePerS: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
 /** One line of the results table. */
 export interface BenchResult {
   readonly name: string;
@@ -39,14 +50,28 @@ export interface BenchResult {
   /** The target ratio from the issue, if any. */
   readonly aim?: number;
   readonly unit: string;
+  /** Answer latency at a fixed rate, for benchmarks that measure one; shown in an extra column. */
+  readonly latency?: LatencyResult;
 }
 
-/** Prints results as a markdown table (the README keeps the latest). */
+/**
+ * Prints results as a markdown table (the README keeps the latest). The latency column appears
+ * only when some result has a latency.
+ */
 export function renderResults(results: readonly BenchResult[]): string {
+  const withLatency = results.some((r) => r.latency !== undefined);
   const rows = results.map((r) => {
     const ratio = r.subject / r.baseline;
     const aim = r.aim === undefined ? '' : ` (aim ≥ ${r.aim})`;
-    return `| ${r.name} | ${Math.round(r.subject).toLocaleString('en')} ${r.unit} | ${r.baselineName}: ${Math.round(r.baseline).toLocaleString('en')} ${r.unit} | **${ratio.toFixed(2)}**${aim} |`;
+    const row = `| ${r.name} | ${Math.round(r.subject).toLocaleString('en')} ${r.unit} | ${r.baselineName}: ${Math.round(r.baseline).toLocaleString('en')} ${r.unit} | **${ratio.toFixed(2)}**${aim} |`;
+    return withLatency ? `${row} ${r.latency === undefined ? '' : renderLatency(r.latency, r.unit)} |` : row;
   });
-  return ['| benchmark | meterflux (median) | baseline, same run (median) | ratio |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  const header = withLatency
+    ? ['| benchmark | meterflux (median) | baseline, same run (median) | ratio | answer latency p50 / p99 (median) |', '| --- | --- | --- | --- | --- |']
+    : ['| benchmark | meterflux (median) | baseline, same run (median) | ratio |', '| --- | --- | --- | --- |'];
+  return [...header, ...rows].join('\n');
+}
+
+function renderLatency(latency: LatencyResult, unit: string): string {
+  return `${latency.p50Ms.toFixed(1)} / ${latency.p99Ms.toFixed(1)} ms at ${Math.round(latency.ratePerS).toLocaleString('en')} ${unit}`;
 }

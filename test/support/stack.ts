@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../core/config.js';
 import { createLogger, type Logger } from '../../core/log.js';
-import { createKafkaClient, type KafkaClient } from '../../core/kafka/client.js';
+import { createKafkaClient, type IncomingMessage, type KafkaClient } from '../../core/kafka/client.js';
 import { createRegistryCodec, type RegistryCodec } from '../../core/avro/registry-codec.js';
 import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
 import { ensureTopics } from '../../core/kafka/ensure-topics.js';
@@ -91,4 +91,38 @@ export async function deleteTopics(kernel: TestKernel): Promise<void> {
 export async function run(command: string, args: readonly string[], timeoutMs = 120_000): Promise<string> {
   const { stdout } = await promisify(execFile)(command, [...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 });
   return stdout;
+}
+
+/**
+ * Reads every record a topic holds right now (read_committed), up to the high watermarks taken at
+ * the start, with a throwaway group; returns the raw messages in partition order.
+ */
+export async function readToEnd(kernel: TestKernel, topic: string): Promise<IncomingMessage[]> {
+  const admin = kernel.kafka.admin();
+  await admin.connect();
+  const offsets = await admin.topicOffsets(topic).finally(() => admin.disconnect());
+  const pending = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
+  const messages: IncomingMessage[] = [];
+  if (pending.size === 0) return messages;
+  const consumer = kernel.kafka.consumer({ groupId: `${kernel.prefix}read-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe([topic], { fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachBatch: async (batch) => {
+            for (const m of batch.messages) if (pending.has(m.partition) && BigInt(m.offset) < pending.get(m.partition)!) messages.push(m);
+          },
+          // Transaction markers can be the last offsets; the lag says when a partition is read through.
+          onBatchEnd: ({ partition, offsetLag }) => {
+            if (offsetLag === 0n && pending.delete(partition) && pending.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
 }
