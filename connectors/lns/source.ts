@@ -229,11 +229,20 @@ export function createLnsSource(options: LnsSourceOptions): LnsSource {
     seen.set(key, ts);
   }
 
-  /** Forgets what no resume query can return again: older than the watermark minus the overlap. */
+  /**
+   * Forgets what no resume query can return again: older than the watermark minus the overlap. When
+   * that frees too little (a burst of more than the limit inside the overlap), the oldest entries go
+   * too, so pruning stays amortised O(1) per uplink; a forgotten key only costs a duplicate record
+   * that downstream dedup drops.
+   */
   function prune(): void {
     const mark = watermark.value;
-    if (mark === undefined) return;
-    for (const [key, ts] of seen) if (ts < mark - overlapMs) seen.delete(key);
+    if (mark !== undefined) for (const [key, ts] of seen) if (ts < mark - overlapMs) seen.delete(key);
+    const target = Math.floor(SEEN_LIMIT * 0.9);
+    for (const key of seen.keys()) {
+      if (seen.size <= target) break;
+      seen.delete(key);
+    }
   }
 
   /** A write failed for a reason other than the input: drop the link, the next resume fetches it again. */

@@ -53,3 +53,27 @@ describe('the reconnect delay', () => {
     expect(reconnectDelay(2, 500, 4_000, () => 0)).toBe(1_000);
   });
 });
+
+describe('the watermark under many uplinks in flight', () => {
+  it('always stays below the oldest uplink still in flight, whatever order writes settle in', () => {
+    const watermark = new Watermark();
+    watermark.release();
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const open = new Map<number, number>();
+    for (let i = 0; i < 5000; i++) open.set(watermark.begin(1000 + i), 1000 + i);
+    const order = [...open.keys()].sort(() => random() - 0.5);
+    let maxSettled = -Infinity;
+    for (const token of order) {
+      maxSettled = Math.max(maxSettled, open.get(token)!);
+      open.delete(token);
+      watermark.settle(token);
+      // Checked every 500 settles: the naive minimum over what is open is what the heap must agree with.
+      if (open.size % 500 === 0) {
+        const expected = open.size === 0 ? maxSettled : Math.min(maxSettled, Math.min(...open.values()) - 1);
+        expect(watermark.value).toBe(expected);
+      }
+    }
+    expect(watermark.value).toBe(5999);
+  });
+});

@@ -16,6 +16,8 @@ export class Watermark {
   private frozen = true;
   private nextToken = 0;
   private readonly inFlight = new Map<number, number>();
+  /** Min-heap of in-flight [ts, token]; settled tokens are dropped lazily when they reach the top. */
+  private readonly heap: Array<[number, number]> = [];
 
   /** @param seed the watermark a previous run reached, or `undefined` on a first start. */
   constructor(seed?: number) {
@@ -36,6 +38,7 @@ export class Watermark {
   begin(ts: number): number {
     const token = this.nextToken++;
     this.inFlight.set(token, ts);
+    this.push([ts, token]);
     return token;
   }
 
@@ -67,8 +70,47 @@ export class Watermark {
 
   private advance(): void {
     if (this.frozen || this.maxHandled === undefined) return;
-    let candidate = this.maxHandled;
-    for (const ts of this.inFlight.values()) candidate = Math.min(candidate, ts - 1);
+    const oldest = this.oldestInFlight();
+    const candidate = oldest === undefined ? this.maxHandled : Math.min(this.maxHandled, oldest - 1);
     if (this.committed === undefined || candidate > this.committed) this.committed = candidate;
+  }
+
+  private oldestInFlight(): number | undefined {
+    while (this.heap.length > 0) {
+      const [ts, token] = this.heap[0]!;
+      if (this.inFlight.get(token) === ts) return ts;
+      this.pop();
+    }
+    return undefined;
+  }
+
+  private push(entry: [number, number]): void {
+    const heap = this.heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]![0] <= heap[i]![0]) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop();
+    if (heap.length === 0 || last === undefined) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && heap[left]![0] < heap[smallest]![0]) smallest = left;
+      if (right < heap.length && heap[right]![0] < heap[smallest]![0]) smallest = right;
+      if (smallest === i) return;
+      [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+      i = smallest;
+    }
   }
 }
