@@ -70,7 +70,10 @@ export async function testKernel(label?: string): Promise<TestKernel> {
     await waitFor(`the ${prefix} topics to be created with leaders`, async () => {
       await ensureTopics(admin, catalogue.all, 1);
       const described = await admin.describeTopics(catalogue.all.map((t) => t.name));
-      return described.length === catalogue.all.length && described.every((t) => t.partitions === 3);
+      if (described.length !== catalogue.all.length || described.some((t) => t.partitions !== 3)) return false;
+      // Listing offsets needs every partition's leader: the proof that the topics are usable.
+      for (const topic of catalogue.all) await admin.topicOffsets(topic.name);
+      return true;
     }, { timeoutMs: 60_000, intervalMs: 500 });
   } finally {
     await admin.disconnect();
