@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RawUplink } from '../../schemas/avro/index.js';
 import { BadInputError } from '../../core/errors.js';
 import { deadLetterForInput, type RejectedInput } from '../../core/kafka/dead-letter.js';
@@ -90,6 +90,10 @@ interface Pending {
 function metricsFor(registry: Registry) {
   const existing = (name: string) => registry.getSingleMetric(name);
   return {
+    received: (existing('meterflux_ingest_received_total') as Counter<'connector'> | undefined) ??
+      new Counter({ name: 'meterflux_ingest_received_total', help: 'Uplinks handed to the ingest by a connector.', labelNames: ['connector'], registers: [registry] }),
+    inFlight: (existing('meterflux_ingest_in_flight') as Gauge<'connector'> | undefined) ??
+      new Gauge({ name: 'meterflux_ingest_in_flight', help: 'Uplinks waiting for the Kafka acknowledgement.', labelNames: ['connector'], registers: [registry] }),
     accepted: (existing('meterflux_ingest_accepted_total') as Counter<'connector'> | undefined) ??
       new Counter({ name: 'meterflux_ingest_accepted_total', help: 'Uplinks written to Kafka and acknowledged.', labelNames: ['connector'], registers: [registry] }),
     rejected: (existing('meterflux_ingest_rejected_total') as Counter<'connector' | 'reason'> | undefined) ??
@@ -157,8 +161,10 @@ export function createIngest(options: IngestOptions): Ingest {
         connector,
       }));
       // Validate and encode here, per caller, so one bad draft cannot fail a batch coalesced with others.
+      metrics.received.inc({ connector }, records.length);
       const messages = producer.encode(catalogue.rawUplinks, records);
       inFlight += records.length;
+      metrics.inFlight.inc({ connector }, records.length);
       try {
         return await new Promise<AcceptedUplink[]>((resolve, reject) => {
           queue.push({ records, messages, resolve, reject });
@@ -168,6 +174,7 @@ export function createIngest(options: IngestOptions): Ingest {
         });
       } finally {
         inFlight -= records.length;
+        metrics.inFlight.dec({ connector }, records.length);
       }
     },
     async reject(input, error) {

@@ -43,6 +43,8 @@ export interface SimStation {
   co2Ppm: number;
   ch4Ppm: number;
   n2oPpm: number;
+  /** A sensor currently in fault, reported in the station's status messages. */
+  faultySensor?: 'ch4' | 'n2o';
   readonly intervalMs: number;
   nextAtMs: number;
 }
@@ -64,13 +66,22 @@ export function advanceMeter(meter: SimMeter, atMs: number, random: Random): big
   return meter.register;
 }
 
-/** Moves a station's mole fractions a little around their background levels. */
-export function advanceStation(station: SimStation, random: Random): void {
+/**
+ * Moves a station's mole fractions around their background levels. Near the ground CO₂ follows a
+ * diurnal cycle: highest before dawn (respiration under a shallow night-time boundary layer),
+ * lowest in the afternoon (photosynthesis, a deep mixed layer).
+ */
+export function advanceStation(station: SimStation, atMs: number, random: Random): void {
+  const hour = new Date(atMs).getUTCHours() + new Date(atMs).getUTCMinutes() / 60;
+  const co2Background = 425 + 18 * Math.cos((2 * Math.PI * (hour - 5)) / 24);
   const drift = (value: number, background: number, step: number) =>
-    Math.max(0, value + (background - value) * 0.1 + (random() - 0.5) * step);
-  station.co2Ppm = drift(station.co2Ppm, 425, 6);
+    Math.max(0, value + (background - value) * 0.3 + (random() - 0.5) * step);
+  station.co2Ppm = drift(station.co2Ppm, co2Background, 4);
   station.ch4Ppm = drift(station.ch4Ppm, 1.95, 0.05);
   station.n2oPpm = drift(station.n2oPpm, 0.337, 0.002);
+  // Sensors fail now and then and are repaired a few reports later.
+  if (station.faultySensor === undefined && random() < 0.01) station.faultySensor = random() < 0.5 ? 'ch4' : 'n2o';
+  else if (station.faultySensor !== undefined && random() < 0.2) station.faultySensor = undefined;
 }
 
 const MANUFACTURERS = ['KAM', 'ELS', 'ITW', 'LUG', 'EFE', 'SEN'] as const;

@@ -88,3 +88,16 @@ export function stationTelemetry(station: SimStation, atMs: number): Record<stri
     intervalS: station.intervalMs / 1000,
   };
 }
+
+/** Station status as documented in connectors/mqtt/README.md: battery, sensor health, diagnostic codes. */
+export function stationStatus(station: SimStation, atMs: number): Record<string, unknown> {
+  const fault = station.faultySensor;
+  return {
+    time: new Date(atMs).toISOString(),
+    batteryPercent: 80,
+    externalPower: true,
+    sensors: { co2: 'ok', ch4: fault === 'ch4' ? 'fault' : 'ok', n2o: fault === 'n2o' ? 'fault' : 'ok' },
+    errorCodes: fault === undefined ? [] : [`${fault.toUpperCase()}_SENSOR_FAULT`],
+    firmwareVersion: '2.4.1',
+  };
+}

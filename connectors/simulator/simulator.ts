@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { LnsEmulator } from '../lns/emulator.js';
 import { advanceMeter, advanceStation, createFleet, type FleetMix, type SimDevice, type SimMeter } from './fleet.js';
 import { countsOf, createLedger, type Ledger } from './ledger.js';
-import { chirpstackUp, lorawanPayload, mbusFrame, meterDevEui, meterDeviceId, stationTelemetry, wmbusTelegram } from './messages.js';
+import { chirpstackUp, lorawanPayload, mbusFrame, meterDevEui, meterDeviceId, stationStatus, stationTelemetry, wmbusTelegram } from './messages.js';
 import { seededRandom } from './random.js';
 import { createHttpPusher, type HttpPusher } from './senders/http-pusher.js';
 import { createMqttPublisher, type MqttPublisher } from './senders/mqtt-publisher.js';
@@ -130,8 +130,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       while (device.nextAtMs <= simNow) {
         const atMs = device.nextAtMs;
         if (device.kind === 'station-mqtt') {
-          advanceStation(device, random);
+          const faultBefore = device.faultySensor;
+          advanceStation(device, atMs, random);
           mqttPublisher?.publish('station-mqtt', `${prefix}stations/${device.stationId}/telemetry`, JSON.stringify(stationTelemetry(device, atMs)));
+          // Status on every change of sensor health, and hourly.
+          if (device.faultySensor !== faultBefore || atMs % 3_600_000 < device.intervalMs) {
+            mqttPublisher?.publish('station-mqtt', `${prefix}stations/${device.stationId}/status`, JSON.stringify(stationStatus(device, atMs)));
+          }
         } else {
           sendMeter(device, atMs, httpBatch);
         }
