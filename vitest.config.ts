@@ -19,8 +19,9 @@ export default defineConfig({
           name: 'integration',
           include: ['**/*.int.test.ts'],
           exclude: ['node_modules/**', 'var/**'],
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
+          // Generous: several suites restart Kafka, after which group coordinators take a while to load.
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

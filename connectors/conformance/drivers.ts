@@ -221,7 +221,7 @@ export function mbusTcpDriver(): ConnectorDriver {
 
 export function lnsDriver(): ConnectorDriver {
   let kernel: TestKernel;
-  let emulator: LnsEmulator;
+  let emulator: LnsEmulator | undefined;
   return {
     name: 'lns',
     expectedAnswer: null,
@@ -231,7 +231,7 @@ export function lnsDriver(): ConnectorDriver {
     },
     createSource: () =>
       createLnsSource({
-        url: emulator.url, login: 'conf', password: 'secret', connector: 'lns', logger: kernel.logger, metrics: metrics(),
+        url: emulator?.url ?? '', login: 'conf', password: 'secret', connector: 'lns', logger: kernel.logger, metrics: metrics(),
         resumeStore: createKafkaResumeStore({ kafka: kernel.kafka, codec: kernel.codec, topic: kernel.catalogue.rawUplinks, connector: 'lns', logger: kernel.logger }),
         reconnectInitialDelayMs: 100,
       }),
@@ -241,17 +241,17 @@ export function lnsDriver(): ConnectorDriver {
       for (let i = 0; i < count; i++) {
         const devEui = `70b3d5e7${String(base + i).padStart(8, '0')}`;
         ids.push(`lorawan:${devEui}`);
-        emulator.emit({ devEui, fcnt: 1, port: 1, payload: Uint8Array.from([0x78, 0x0c, 0x13, i & 0xff, 0, 0, 0]) });
+        emulator?.emit({ devEui, fcnt: 1, port: 1, payload: Uint8Array.from([0x78, 0x0c, 0x13, i & 0xff, 0, 0, 0]) });
       }
       return ids;
     },
     async sendInvalid() {
-      emulator.sendRaw('{"cmd":"rx","devEui":');
+      emulator?.sendRaw('{"cmd":"rx","devEui":');
       return null;
     },
-    restartUpstream: async () => emulator.dropConnections(),
+    restartUpstream: async () => emulator?.dropConnections(),
     async tearDown() {
-      await emulator.close();
+      await emulator?.close();
     },
   };
 }
