@@ -5,7 +5,7 @@ SHELL := /bin/bash
 TSX := node_modules/.bin/tsx
 VITEST := node_modules/.bin/vitest
 
-.PHONY: help install fetch up down status provision run test test-unit test-int typecheck lint bench inspect inspect-tools types clean
+.PHONY: help install fetch up down status provision run test test-unit test-int soak typecheck lint bench inspect inspect-tools types clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,7 +33,10 @@ run: up ## the pipeline with a simulated fleet, printing what flows (Ctrl-C stop
 	infra/run/run.sh
 
 test: up inspect-tools typecheck lint ## everything: stack, types, lint, unit and integration tests
-	$(VITEST) run
+	$(VITEST) run --project unit --project integration
+
+soak: up ## the simulated fleet through Mosquitto, LNS and Kafka outages, reconciled with the topic
+	$(VITEST) run --project soak
 
 test-unit: install ## unit tests only (no stack needed)
 	$(VITEST) run --project unit

@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure code, `*.test.ts` beside the code) and `integration`
- * (`*.int.test.ts`, against the real local stack that `make up` starts).
+ * Projects: `unit` (pure code, `*.test.ts` beside the code), `integration` (`*.int.test.ts`,
+ * against the real local stack that `make up` starts) and `soak` (`*.soak.test.ts`, long fleet runs
+ * through outages, `make soak` only).
  */
 export default defineConfig({
   test: {
@@ -11,7 +12,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', 'node_modules/**', 'var/**'],
+          exclude: ['**/*.int.test.ts', '**/*.soak.test.ts', 'node_modules/**', 'var/**'],
         },
       },
       {
@@ -21,6 +22,17 @@ export default defineConfig({
           exclude: ['node_modules/**', 'var/**'],
           // Generous: several suites restart Kafka, after which group coordinators take a while to load.
           testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // Long runs of the whole fleet through outages (`make soak`); not part of `make test`.
+          name: 'soak',
+          include: ['**/*.soak.test.ts'],
+          exclude: ['node_modules/**', 'var/**'],
+          testTimeout: 600_000,
           hookTimeout: 300_000,
           fileParallelism: false,
         },
