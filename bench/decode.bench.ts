@@ -11,8 +11,8 @@
  * worker) under a fresh prefix, so a fresh consumer group and changelog and a cold registry cache;
  * its clock starts once the worker has joined its group and stops when the group's committed
  * offsets (committed in the same transactions as the readings) reach the end of the topic. The
- * baseline is a bare kafkajs consumer reading the same topic (read_committed, kafkajs defaults),
- * from its join to its last record. Runs alternate after an untimed warm-up of each.
+ * baseline is a bare kafkajs consumer reading the same topic (read_committed, with the runner's
+ * fetch sizes), from its join to its last record. Runs alternate after an untimed warm-up of each.
  *
  * Decoders: µs per uplink of `decodeUplink` (M-Bus long frames; OMS mode 5 telegrams) against the
  * protocol code alone on the same bytes (`parseTelegram` + `decodeFrame`; `decodeTelegram` with
@@ -35,11 +35,12 @@ import { decodeTelegram } from '../protocols/wmbus/index.js';
 import type { RawUplink } from '../schemas/avro/index.js';
 import { decodeUplink, type DecodeContext, type Ts013Runner } from '../streams/decode/decoders/index.js';
 import { createDecodeProcess } from '../streams/decode/main.js';
-import { deleteTopics, testKernel, type TestKernel } from '../test/support/stack.js';
+import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
+import { deleteTopics, testKernel, waitFor, type TestKernel } from '../test/support/stack.js';
 import { median, type BenchResult } from './lib/measure.js';
 
 const METERS = 5000;
-const UPLINKS = 100_000;
+const UPLINKS = 200_000;
 const INTERVAL_MS = 15 * 60_000;
 const REPEATS = 5;
 const TIME_ZONE = 'Europe/Berlin';
@@ -154,7 +155,11 @@ async function benchStage(kernel: TestKernel, meters: readonly SimMeter[]): Prom
 
     /** The bare loop: join, then read every record of the topic and do nothing with it. */
     async function baselineRun(): Promise<number> {
-      const consumer = raw.consumer({ groupId: `${kernel.prefix}bare-${Math.random()}` });
+      const consumer = raw.consumer({
+        groupId: `${kernel.prefix}bare-${Math.random()}`,
+        maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
+        maxBytes: DEFAULT_MAX_BYTES_PER_PARTITION * topic.partitions,
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: topic.name, fromBeginning: true });
       let seen = 0;
@@ -181,11 +186,10 @@ async function benchStage(kernel: TestKernel, meters: readonly SimMeter[]): Prom
       const lifecycle = new Lifecycle(decode.components, { logger: kernel.logger });
       await lifecycle.start();
       const started = process.hrtime.bigint();
-      for (;;) {
+      await waitFor(`decode run ${run} to commit ${UPLINKS} uplinks`, async () => {
         const committed = (await admin.groupOffsets(`${prefix}decode`, topic.name)).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-        if (committed >= UPLINKS) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+        return committed >= UPLINKS;
+      }, { timeoutMs: 600_000, intervalMs: 20 });
       const rate = UPLINKS / seconds(started);
       await lifecycle.stop();
       // The figure counts only if every uplink decoded into its one reading.

@@ -32,6 +32,15 @@ export interface RegistryCodec {
    */
   encode<R extends RecordName>(subject: string, record: R, value: RecordTypes[R]): Buffer;
   /**
+   * Encodes a value that typed code built (a stream worker's output) with a lighter check than
+   * {@link encode}: every field must still hold a value of its Avro type (what keeps the encoder from
+   * writing wrong bytes; a failure throws the same {@link SchemaValidationError} with paths), but
+   * fields the record does not declare are not looked for: the encoding drops them, and TypeScript
+   * already refuses them in the code that built the value. Data entering from outside goes
+   * through {@link encode}.
+   */
+  encodeOutput<R extends RecordName>(subject: string, record: R, value: RecordTypes[R]): Buffer;
+  /**
    * Decodes a framed value into the CURRENT reader schema of `record` (resolving from the writer's
    * schema, so older records written under BACKWARD-compatible versions still read). Throws
    * {@link DecodeError} with reason WRONG_MAGIC_BYTE, TRUNCATED, UNKNOWN_SCHEMA_ID, TRAILING_DATA or
@@ -90,6 +99,16 @@ export function createRegistryCodec(url: string): RegistryCodec {
     }
   }
 
+  function registeredId(subject: string): number {
+    const schemaId = idsBySubject.get(subject);
+    if (schemaId === undefined) {
+      throw new TransientError(`no schema registered for ${subject} in this process: call register() first`, {
+        code: 'SCHEMA_NOT_REGISTERED',
+      });
+    }
+    return schemaId;
+  }
+
   function resolverFor(record: RecordName, schemaId: number) {
     const cacheKey = `${record}:${schemaId}`;
     let entry = resolvers.get(cacheKey);
@@ -135,15 +154,20 @@ export function createRegistryCodec(url: string): RegistryCodec {
     },
 
     encode(subject, record, value) {
-      const schemaId = idsBySubject.get(subject);
-      if (schemaId === undefined) {
-        throw new TransientError(`no schema registered for ${subject} in this process: call register() first`, {
-          code: 'SCHEMA_NOT_REGISTERED',
-        });
-      }
+      const schemaId = registeredId(subject);
       const check = validateRecord(record, value);
       if (!check.ok) throw new SchemaValidationError(check.issues, { record, context: { subject } });
       return frame(schemaId, avroType(record).toBuffer(value));
+    },
+
+    encodeOutput(subject, record, value) {
+      const schemaId = registeredId(subject);
+      const type = avroType(record);
+      if (!type.isValid(value)) {
+        const check = validateRecord(record, value);
+        throw new SchemaValidationError(check.ok ? [] : check.issues, { record, context: { subject } });
+      }
+      return frame(schemaId, type.toBuffer(value));
     },
 
     async decode(record, bytes) {

@@ -14,9 +14,11 @@ import {
   type Transaction as KafkajsTransaction,
   type LogEntry,
   type IHeaders,
+  type ICustomPartitioner,
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { ServiceUnavailableError, TransientError, errorMessage } from '../errors.js';
+import { partitionOfKey } from './murmur2.js';
 
 /** Connection settings: the `kafka` slice of the process config. */
 export interface KafkaConnection {
@@ -137,6 +139,12 @@ export interface ConsumerOptions {
    * @default 1048576
    */
   readonly maxBytesPerPartition?: number;
+  /**
+   * Upper bound of bytes of one fetch request over all partitions of a broker; raise it with
+   * {@link maxBytesPerPartition} when a member owns many partitions.
+   * @default 10485760
+   */
+  readonly maxBytes?: number;
 }
 
 /** Reads from Kafka as a member of a consumer group. Auto-commit is off: callers commit. */
@@ -244,6 +252,20 @@ function toKafkajsMessage(message: OutgoingMessage) {
   };
 }
 
+/**
+ * kafkajs's `DefaultPartitioner` with the keyed case computed by {@link partitionOfKey} (the same
+ * partition, without kafkajs's 64-bit `Long` emulation); explicit partitions and keyless messages
+ * go to kafkajs's own rule.
+ */
+const keyPartitioner: ICustomPartitioner = () => {
+  const fallback = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { key, partition } = args.message;
+    if ((partition === undefined || partition === null) && key !== undefined && key !== null) return partitionOfKey(key, args.partitionMetadata.length);
+    return fallback(args);
+  };
+};
+
 function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): Producer {
   const create = (): KafkajsProducer =>
     kafka.producer({
@@ -251,7 +273,7 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // murmur2 on the key, as the Java client: a key lands on the same partition whoever writes it.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyPartitioner,
       ...(options.transactionalId
         ? {
             transactionalId: options.transactionalId,
@@ -324,13 +346,18 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
  * request per call, and a request the broker refuses as too large is not retried.
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/**
+ * kafkajs groups a call's messages by partition by copying each partition's list once per message
+ * (`[...current, message]`): quadratic in the messages per call. Small calls keep that linear.
+ */
+const MAX_REQUEST_MESSAGES = 500;
 
 function* chunksOf(messages: readonly OutgoingMessage[]): Generator<OutgoingMessage[]> {
   let chunk: OutgoingMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
     const size = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 64;
-    if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+    if (chunk.length > 0 && (bytes + size > MAX_REQUEST_BYTES || chunk.length === MAX_REQUEST_MESSAGES)) {
       yield chunk;
       chunk = [];
       bytes = 0;
@@ -380,6 +407,7 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, address: string): 
     readUncommitted: options.readCommitted === false,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+    maxBytes: options.maxBytes ?? 10_485_760,
     allowAutoTopicCreation: false,
   });
   return {

@@ -127,6 +127,23 @@ describe('records through the schema registry', () => {
     expect(committed.map((p) => p.offset).filter((o) => o !== '-1')).toEqual(['6']);
   });
 
+  it('commits a transaction whose sends exceed the broker request limit, every message in order', async () => {
+    const topic = kernel.catalogue.alerts.name;
+    const tx = kernel.kafka.producer({ transactionalId: `${kernel.prefix}large` });
+    await tx.connect();
+    // 6000 × 500 bytes: three times the broker's 1 MiB message.max.bytes in one send.
+    const messages = Array.from({ length: 6000 }, (_, i) => ({ key: String(i), value: Buffer.alloc(500, i % 251), partition: 0 }));
+    try {
+      const transaction = await tx.transaction();
+      await transaction.send(topic, messages);
+      await transaction.commit();
+    } finally {
+      await tx.disconnect();
+    }
+    const read = await readUntil([topic], (m) => m.length >= messages.length);
+    expect(read.map((m) => m.key?.toString('utf8'))).toEqual(messages.map((m) => m.key));
+  });
+
   it('has the registry refuse a schema change that is not BACKWARD compatible', async () => {
     const subject = `${kernel.prefix}compat-value`;
     await kernel.codec.register(subject, 'Alert');

@@ -40,9 +40,11 @@ export function dayOf(epochMs: number): number {
   return Math.floor(epochMs / DAY_MS);
 }
 
-/** The stored form of an idempotency key: 16 base64url characters of its SHA-256. */
+/** The stored form of an idempotency key: 16 base64url characters of its SHA-256 (its first 12 bytes). */
 export function hashIdempotencyKey(key: string): string {
-  return hash('sha256', key, 'base64url').slice(0, 16);
+  // Encoding only the 12 bytes kept gives a flat string; a slice of a longer one would be a V8
+  // sliced string, several times slower to compare in the window's `includes`.
+  return hash('sha256', key, 'buffer').toString('base64url', 0, 12);
 }
 
 /** Whether `keyHash` was remembered for the device within the window before `receivedAt`. */
@@ -80,7 +82,8 @@ export function remember(
   const maxKeys = options.maxKeys ?? 2048;
   const today = dayOf(receivedAt);
   const current = state.get(seenKey(deviceId, today));
-  const keys = [...(current?.t === 'seen' ? current.keys : []), keyHash].slice(-maxKeys);
+  const previous = current?.t === 'seen' ? current.keys : [];
+  const keys = [...(previous.length < maxKeys ? previous : previous.slice(previous.length - maxKeys + 1)), keyHash];
   state.put(seenKey(deviceId, today), { t: 'seen', keys });
 
   const days: Record<string, number> = { ...seenDays, [today]: keys.length };

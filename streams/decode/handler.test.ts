@@ -132,19 +132,22 @@ class Harness {
       },
       now: () => T0,
     };
-    const messages = uplinks.map((uplink) => ({
-      topic: catalogue.rawUplinks.name,
-      partition: 0,
-      offset: String(this.#offset++),
-      key: Buffer.from(uplink.deviceId),
-      value: null,
-      headers: options.headers ?? {},
-      timestampMs: uplink.receivedAt,
+    const records = uplinks.map((uplink) => ({
+      message: {
+        topic: catalogue.rawUplinks.name,
+        partition: 0,
+        offset: String(this.#offset++),
+        key: Buffer.from(uplink.deviceId),
+        value: null,
+        headers: options.headers ?? {},
+        timestampMs: uplink.receivedAt,
+      },
+      value: uplink,
     }));
-    await this.handler.beforeBatch(0, messages);
-    for (const [i, uplink] of uplinks.entries()) {
+    await this.handler.beforeBatch(0, records);
+    for (const record of records) {
       try {
-        await this.handler.handle({ message: messages[i]!, value: uplink }, ctx);
+        await this.handler.handle(record, ctx);
       } catch (err) {
         if (!(err instanceof BadInputError)) throw err;
         result.rejected.push(err);

@@ -13,7 +13,6 @@
 import { performance } from 'node:perf_hooks';
 import { BadInputError, DecodeError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { IncomingMessage } from '../../core/kafka/client.js';
 import type { TopicCatalogue } from '../../core/topics.js';
 import type { RawUplink } from '../../schemas/avro/index.js';
 import type { WorkerContext, WorkerInput } from '../runtime/stateful-worker.js';
@@ -58,12 +57,21 @@ export interface DecodeHandlerDeps {
   readonly options?: DecodeOptions;
 }
 
-/** The handler and the per-batch hooks that batch its lookups and writes. */
+/**
+ * The handler and the per-batch hooks that batch its lookups and writes; worker.ts hands all three
+ * to the stateful runner (its `handle`, `beforeBatch` and `beforeCommit`).
+ */
 export interface DecodeHandler {
   handle(record: WorkerInput<'RawUplink'>, ctx: WorkerContext<DecodeState>): Promise<void>;
-  /** Before a fetched batch: loads the registry entries, keys and codecs of its devices at once. */
-  beforeBatch(partition: number, messages: readonly IncomingMessage[]): Promise<void>;
-  /** Before the batch's transaction commits: writes its registry changes. */
+  /**
+   * Before a fetched batch is handled: loads the registry entries, keys and codecs of its devices at
+   * once. A throw (PostgreSQL or Redis down) aborts the batch, which is processed again.
+   */
+  beforeBatch(partition: number, records: readonly WorkerInput<'RawUplink'>[]): Promise<void>;
+  /**
+   * Inside the batch's transaction, just before it commits: writes its registry changes. A throw
+   * aborts the transaction, so Kafka never announces a device PostgreSQL does not have.
+   */
   beforeCommit(partition: number): Promise<void>;
 }
 
@@ -182,9 +190,9 @@ export function createDecodeHandler(deps: DecodeHandlerDeps): DecodeHandler {
       metrics.decoded(mapped.readings.length, (performance.now() - started) / 1000);
     },
 
-    async beforeBatch(partition, messages) {
+    async beforeBatch(partition, records) {
       const deviceIds = new Set<string>();
-      for (const message of messages) if (message.key !== null) deviceIds.add(message.key.toString('utf8'));
+      for (const { value } of records) deviceIds.add(value.deviceId);
       const [entries] = await Promise.all([registry.prefetch(partition, deviceIds), keys.prefetch(deviceIds)]);
       await profiles.prefetch(entries.values());
     },

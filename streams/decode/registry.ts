@@ -1,9 +1,9 @@
 /**
  * The registry as the decode handler sees it: entries read through the cache, and changes staged
  * per input partition during a batch and written to PostgreSQL in one statement just before the
- * batch's Kafka transaction commits (batch-hooks.ts). A failed write aborts the transaction, so
- * Kafka never announces a device PostgreSQL does not have; a write whose transaction then aborts
- * is repeated, idempotently, when the batch is processed again.
+ * batch's Kafka transaction commits (the runner's `beforeCommit` hook). A failed write aborts the
+ * transaction, so Kafka never announces a device PostgreSQL does not have; a write whose
+ * transaction then aborts is repeated, idempotently, when the batch is processed again.
  */
 import type { Logger } from '../../core/log.js';
 import type { RegistryCache } from './registry-cache.js';

@@ -2,6 +2,8 @@
  * The decode worker: a stateful worker `decode` on `uplink.raw.v1` writing `reading.v1`,
  * `device.v1` and `alert.v1` (and dead letters to `uplink.raw.v1.dlq`), run by the stateful
  * runner, so each batch's outputs, state changes and offsets commit in one Kafka transaction.
+ * The runner's batch hooks load each batch's devices at once (`beforeBatch`) and write its registry
+ * changes inside the transaction, before it commits (`beforeCommit`).
  * What it does with each uplink: handler.ts; rules and state layout: README.md.
  */
 import type { RegistryCodec } from '../../core/avro/registry-codec.js';
@@ -9,7 +11,6 @@ import type { KafkaClient } from '../../core/kafka/client.js';
 import type { Logger } from '../../core/log.js';
 import type { TopicCatalogue } from '../../core/topics.js';
 import { createStatefulWorker, type StatefulWorker } from '../runtime/stateful-worker.js';
-import { withBatchHooks } from './batch-hooks.js';
 import { createDecodeHandler, type DecodeHandlerDeps } from './handler.js';
 import { decodeStateCodec } from './state.js';
 
@@ -36,7 +37,6 @@ export function createDecodeWorker(deps: DecodeWorkerDeps): StatefulWorker {
   const { catalogue } = deps;
   const prefix = deps.prefix ?? '';
   const handler = createDecodeHandler(deps);
-  const kafka = withBatchHooks(deps.kafka, { groupId: prefix + DECODE_WORKER, input: catalogue.rawUplinks.name }, handler);
   return createStatefulWorker(
     {
       name: DECODE_WORKER,
@@ -44,7 +44,9 @@ export function createDecodeWorker(deps: DecodeWorkerDeps): StatefulWorker {
       outputs: [catalogue.readings, catalogue.devices, catalogue.alerts],
       stateCodec: decodeStateCodec,
       handle: (record, ctx) => handler.handle(record, ctx),
+      beforeBatch: (partition, records) => handler.beforeBatch(partition, records),
+      beforeCommit: (partition) => handler.beforeCommit(partition),
     },
-    { kafka, codec: deps.codec, catalogue, logger: deps.logger, prefix, ...(deps.now === undefined ? {} : { now: deps.now }) },
+    { kafka: deps.kafka, codec: deps.codec, catalogue, logger: deps.logger, prefix, ...(deps.now === undefined ? {} : { now: deps.now }) },
   );
 }

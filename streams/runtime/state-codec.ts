@@ -9,13 +9,26 @@ export interface StateCodec<S> {
 
 const BIGINT = '$bigint';
 
+const writeBigints = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? { [BIGINT]: v.toString() } : v);
+
+const readBigints = (_key: string, v: unknown): unknown =>
+  typeof v === 'object' && v !== null && BIGINT in v ? BigInt((v as Record<string, string>)[BIGINT]!) : v;
+
 export function jsonStateCodec<S>(): StateCodec<S> {
   return {
-    encode: (value) =>
-      Buffer.from(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? { [BIGINT]: v.toString() } : v))),
-    decode: (bytes) =>
-      JSON.parse(bytes.toString('utf8'), (_key, v: unknown) =>
-        typeof v === 'object' && v !== null && BIGINT in v ? BigInt((v as Record<string, string>)[BIGINT]!) : v,
-      ) as S,
+    encode(value) {
+      // A replacer takes JSON.stringify off V8's fast path (several times slower on every batch's
+      // changelog); only a value holding a bigint, which plain JSON refuses, needs it.
+      try {
+        return Buffer.from(JSON.stringify(value));
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        return Buffer.from(JSON.stringify(value, writeBigints));
+      }
+    },
+    decode(bytes) {
+      const text = bytes.toString('utf8');
+      return JSON.parse(text, text.includes(`"${BIGINT}"`) ? readBigints : undefined) as S;
+    },
   };
 }

@@ -7,9 +7,12 @@
 /** One staged change: a new value, or `undefined` for a deletion (a changelog tombstone). */
 export type StagedChange<S> = readonly [key: string, value: S | undefined];
 
+/** A staged deletion; a marker rather than `undefined`, so a read of a staged key is one lookup. */
+const DELETED: unique symbol = Symbol('deleted');
+
 export class PartitionState<S> {
   private readonly committed = new Map<string, S>();
-  private readonly staged = new Map<string, S | undefined>();
+  private readonly staged = new Map<string, S | typeof DELETED>();
 
   /** Number of committed keys (for metrics). */
   get size(): number {
@@ -17,15 +20,17 @@ export class PartitionState<S> {
   }
 
   get(key: string): S | undefined {
-    return this.staged.has(key) ? this.staged.get(key) : this.committed.get(key);
+    const staged = this.staged.get(key);
+    if (staged === undefined) return this.committed.get(key);
+    return staged === DELETED ? undefined : staged;
   }
 
   put(key: string, value: S): void {
-    this.staged.set(key, value);
+    this.staged.set(key, value === undefined ? DELETED : value);
   }
 
   delete(key: string): void {
-    this.staged.set(key, undefined);
+    this.staged.set(key, DELETED);
   }
 
   /** Applies a changelog record while restoring (no staging: it is already durable). */
@@ -36,11 +41,11 @@ export class PartitionState<S> {
 
   /** The staged changes, in the order they were first made. */
   changes(): StagedChange<S>[] {
-    return [...this.staged];
+    return Array.from(this.staged, ([key, value]) => [key, value === DELETED ? undefined : value]);
   }
 
   commit(): void {
-    for (const [key, value] of this.staged) this.restore(key, value);
+    for (const [key, value] of this.staged) this.restore(key, value === DELETED ? undefined : value);
     this.staged.clear();
   }
 

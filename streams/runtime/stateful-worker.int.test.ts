@@ -123,6 +123,34 @@ describe('the stateful worker runner', () => {
     expect(countsByDevice(alerts)['solo']).toEqual([1, 2, 3]);
   });
 
+  it('hands beforeBatch the batch before handling it, and aborts and repeats a batch whose beforeCommit failed', async () => {
+    const log: string[] = [];
+    let failures = 1;
+    const worker = tallyWorker({
+      async beforeBatch(_partition, records) {
+        for (const { value } of records) log.push(`before ${value.readingId}`);
+      },
+      handle({ value }, ctx) {
+        log.push(`handle ${value.readingId}`);
+        const count = (ctx.get(value.deviceId)?.count ?? 0) + 1;
+        ctx.put(value.deviceId, { count });
+        ctx.emit(kernel.catalogue.alerts, { ...SAMPLE_RECORDS.Alert, deviceId: value.deviceId, alertId: `${value.deviceId}|${count}`, revision: count });
+      },
+      async beforeCommit() {
+        log.push('beforeCommit');
+        if (failures-- > 0) throw new TransientError('simulated registry outage before the commit', { code: 'TEST' });
+      },
+    });
+    await producer.produce(kernel.catalogue.readings, [1, 2, 3].map((n) => reading('solo', n)));
+    await worker.start();
+
+    const alerts = await committedAlerts(3);
+    expect(countsByDevice(alerts)['solo']).toEqual([1, 2, 3]);
+    // The failed attempt and its repetition: each looks the batch up first, then handles it, then commits.
+    const attempt = ['before solo:1', 'before solo:2', 'before solo:3', 'handle solo:1', 'handle solo:2', 'handle solo:3', 'beforeCommit'];
+    expect(log).toEqual([...attempt, ...attempt]);
+  });
+
   it('runs timers kept in state, also after a restart', async () => {
     const fired: string[] = [];
     const timed = (): StatefulWorker =>

@@ -97,7 +97,18 @@ export interface StatefulWorkerDeps {
    * @default 4
    */
   readonly partitionsConcurrently?: number;
+  /**
+   * Input bytes fetched per partition and request, so at most this much input makes one batch and
+   * one transaction. Large batches spread a transaction's fixed round trips, and the changelog
+   * write of each key a batch touches, over many records; a fetch asks for this times
+   * {@link partitionsConcurrently}.
+   * @default 4194304 (4 MiB)
+   */
+  readonly maxBytesPerPartition?: number;
 }
+
+/** {@link StatefulWorkerDeps.maxBytesPerPartition} when not given (benchmarks read with the same fetch). */
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
 /** A running worker instance; `stop` is idempotent and safe before `start`. */
 export interface StatefulWorker {
@@ -126,6 +137,7 @@ export function createStatefulWorker<In extends RecordName, S>(
   const changelog = changelogTopicName(definition.name, deps.prefix ?? '');
   const groupId = `${deps.prefix ?? ''}${definition.name}`;
   const dlq = catalogue.dlqOf(definition.input);
+  const concurrency = deps.partitionsConcurrently ?? 4;
   const owned = new Map<number, Promise<OwnedPartition<S>>>();
   /** The partitions whose restore finished, for synchronous reads such as {@link StatefulWorker.stateSize}. */
   const ready = new Map<number, OwnedPartition<S>>();
@@ -209,7 +221,8 @@ export function createStatefulWorker<In extends RecordName, S>(
   function encodeAll(outputs: Map<TopicSpec, unknown[]>): Array<[string, OutgoingMessage[]]> {
     return [...outputs].map(([topic, values]) => [
       topic.name,
-      values.map((value) => ({ key: topic.keyOf(value as never), value: codec.encode(topic.subject, topic.record, value as never) })),
+      // The handler built these from typed code: checked for types, not searched for stray fields.
+      values.map((value) => ({ key: topic.keyOf(value as never), value: codec.encodeOutput(topic.subject, topic.record, value as never) })),
     ]);
   }
 
@@ -317,13 +330,14 @@ export function createStatefulWorker<In extends RecordName, S>(
       if (consumer) return;
       await ensureChangelog();
       for (const topic of [...definition.outputs, dlq]) await codec.register(topic.subject, topic.record);
-      const created = kafka.consumer({ groupId });
+      const maxBytesPerPartition = deps.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
+      const created = kafka.consumer({ groupId, maxBytesPerPartition, maxBytes: maxBytesPerPartition * Math.max(1, concurrency) });
       consumer = created;
       await created.connect();
       await created.subscribe([definition.input.name], { fromBeginning: true });
       await created.run({
         eachBatch: processBatch,
-        partitionsConcurrently: deps.partitionsConcurrently ?? 4,
+        partitionsConcurrently: concurrency,
         onAssigned: (assignment) => {
           const mine = new Set(assignment.find((a) => a.topic === definition.input.name)?.partitions ?? []);
           for (const partition of [...owned.keys()]) if (!mine.has(partition)) void release(partition);
