@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       log: { level: 'info' },
       shutdown: { graceMs: 10000 },
       deviceKeys: { encryptionKey: undefined },
+      notifications: { smtpUrl: undefined, smtpFrom: 'meterflux <notifications@localhost>', timeoutMs: 10000, maxAttempts: 6, retryBaseMs: 5000 },
     });
   });
 
@@ -74,6 +75,11 @@ describe('loadConfig', () => {
       LOG_LEVEL: ['debug', (c) => c.log.level, 'debug'],
       SHUTDOWN_GRACE_MS: ['2500', (c) => c.shutdown.graceMs, 2500],
       DEVICE_KEY_ENCRYPTION_KEY: [HEX_KEY, (c) => c.deviceKeys.encryptionKey?.toString('hex'), HEX_KEY],
+      SMTP_URL: ['smtps://mailer:pw@mail.example:465', (c) => c.notifications.smtpUrl, 'smtps://mailer:pw@mail.example:465'],
+      SMTP_FROM: ['Alerts <alerts@example.org>', (c) => c.notifications.smtpFrom, 'Alerts <alerts@example.org>'],
+      NOTIFY_WEBHOOK_TIMEOUT_MS: ['2500', (c) => c.notifications.timeoutMs, 2500],
+      NOTIFY_MAX_ATTEMPTS: ['3', (c) => c.notifications.maxAttempts, 3],
+      NOTIFY_RETRY_BASE_MS: ['100', (c) => c.notifications.retryBaseMs, 100],
     };
     expect(Object.keys(samples).sort()).toEqual(CONFIG_VARIABLES.map((variable) => variable.name).sort());
     for (const [name, [value, pick, expected]] of Object.entries(samples)) {
@@ -177,6 +183,11 @@ describe('redactConfig', () => {
     expect(redacted.deviceKeys.encryptionKey).toBe('***');
     expect(redacted.kafka).toEqual(config.kafka);
     expect(config.postgres.url).toContain('pg-secret');
+  });
+
+  it('hides the SMTP password', () => {
+    const redacted = redactConfig(loadConfig({ SMTP_URL: 'smtp://mailer:smtp-secret@mail.example:587' }));
+    expect(redacted.notifications.smtpUrl).toBe('smtp://mailer:***@mail.example:587');
   });
 
   it('says when the device key encryption key is not configured', () => {

@@ -188,6 +188,38 @@ export const CONFIG_VARIABLES = [
       'Optional at start-up; needed by the processes that store or decrypt device keys.',
     secret: true,
   },
+  {
+    name: 'SMTP_URL',
+    default: undefined,
+    description:
+      'SMTP server notification e-mails go through, `smtp://user:password@host:port` (STARTTLS when offered) or `smtps://…`; ' +
+      'unset: e-mail deliveries fail with that reason.',
+    secret: true,
+  },
+  {
+    name: 'SMTP_FROM',
+    default: 'meterflux <notifications@localhost>',
+    description: 'From address of notification e-mails.',
+    secret: false,
+  },
+  {
+    name: 'NOTIFY_WEBHOOK_TIMEOUT_MS',
+    default: '10000',
+    description: 'Milliseconds a notification webhook (or an SMTP step) has to answer before the attempt counts as failed.',
+    secret: false,
+  },
+  {
+    name: 'NOTIFY_MAX_ATTEMPTS',
+    default: '6',
+    description: 'Attempts of a notification delivery, the first included, before it is recorded as failed.',
+    secret: false,
+  },
+  {
+    name: 'NOTIFY_RETRY_BASE_MS',
+    default: '5000',
+    description: 'Wait after the first failed notification attempt; doubles with each further attempt (with jitter, at most one hour).',
+    secret: false,
+  },
 ] as const satisfies readonly ConfigVariable[];
 
 /** Name of a variable in {@link CONFIG_VARIABLES}. */
@@ -252,6 +284,14 @@ export interface Config {
   readonly shutdown: { readonly graceMs: number };
   /** `encryptionKey` is the 32-byte master key, or `undefined` when not configured. */
   readonly deviceKeys: { readonly encryptionKey: Buffer | undefined };
+  /** Notification delivery (graphql/notifications); `smtpUrl` is undefined when e-mail is not configured. */
+  readonly notifications: {
+    readonly smtpUrl: string | undefined;
+    readonly smtpFrom: string;
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+  };
 }
 
 /** {@link Config} as it may be logged: secrets and URL passwords replaced by `***`. */
@@ -378,6 +418,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
               `DEVICE_KEY_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64, got ${encryptionKey.length} characters`,
             )),
     },
+    notifications: {
+      smtpUrl: read('SMTP_URL') === undefined ? undefined : url('SMTP_URL', ['smtp:', 'smtps:']).url,
+      smtpFrom: read('SMTP_FROM') ?? '',
+      timeoutMs: positive('NOTIFY_WEBHOOK_TIMEOUT_MS'),
+      maxAttempts: positive('NOTIFY_MAX_ATTEMPTS'),
+      retryBaseMs: positive('NOTIFY_RETRY_BASE_MS'),
+    },
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -398,6 +445,10 @@ export function redactConfig(config: Config): RedactedConfig {
     mqtt: { ...config.mqtt, url: redactUrl(config.mqtt.url) },
     lns: { ...config.lns, password: config.lns.password === undefined ? undefined : REDACTED },
     deviceKeys: { encryptionKey: config.deviceKeys.encryptionKey === undefined ? 'unset' : REDACTED },
+    notifications: {
+      ...config.notifications,
+      smtpUrl: config.notifications.smtpUrl === undefined ? undefined : redactUrl(config.notifications.smtpUrl),
+    },
   };
 }
 
