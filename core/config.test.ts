@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'meterflux', partitions: 12, replicationFactor: 1 },
       schemaRegistry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
       elasticsearch: { url: 'http://127.0.0.1:9200' },
+      index: { prefix: '', generation: undefined, bulkMaxDocs: 5000, bulkMaxBytes: 5242880, bulkMaxInFlight: 4, readingConsumers: 3 },
       postgres: { url: 'postgres://postgres@127.0.0.1:5432/meterflux' },
       redis: { url: 'redis://127.0.0.1:6379' },
       mqtt: { url: 'mqtt://127.0.0.1:1883', clientId: 'meterflux-mqtt', topicPrefix: '' },
@@ -54,6 +55,12 @@ describe('loadConfig', () => {
       KAFKA_REPLICATION_FACTOR: ['3', (c) => c.kafka.replicationFactor, 3],
       SCHEMA_REGISTRY_URL: ['https://sr.example:8443/apis/ccompat/v7/', (c) => c.schemaRegistry.url, 'https://sr.example:8443/apis/ccompat/v7'],
       ELASTICSEARCH_URL: ['http://es:9200/', (c) => c.elasticsearch.url, 'http://es:9200'],
+      INDEX_PREFIX: ['staging.', (c) => c.index.prefix, 'staging.'],
+      INDEX_GENERATION: ['3', (c) => c.index.generation, 3],
+      INDEX_BULK_MAX_DOCS: ['1000', (c) => c.index.bulkMaxDocs, 1000],
+      INDEX_BULK_MAX_BYTES: ['1048576', (c) => c.index.bulkMaxBytes, 1048576],
+      INDEX_BULK_MAX_IN_FLIGHT: ['2', (c) => c.index.bulkMaxInFlight, 2],
+      INDEX_READING_CONSUMERS: ['6', (c) => c.index.readingConsumers, 6],
       DATABASE_URL: ['postgresql://u:p@db/meterflux', (c) => c.postgres.url, 'postgresql://u:p@db/meterflux'],
       REDIS_URL: ['rediss://cache:6380', (c) => c.redis.url, 'rediss://cache:6380'],
       MQTT_URL: ['mqtts://broker:8883', (c) => c.mqtt.url, 'mqtts://broker:8883'],
@@ -71,6 +78,9 @@ describe('loadConfig', () => {
       LNS_DIALECT: ['loriot', (c) => c.lns.dialect, 'loriot'],
       LNS_LOGIN: ['meterflux', (c) => c.lns.login, 'meterflux'],
       LNS_PASSWORD: ['s3cret', (c) => c.lns.password, 's3cret'],
+      ALERTS_SILENCE_FACTOR: ['5', (c) => c.alerts.silenceFactor, 5],
+      ALERTS_DEFAULT_INTERVAL_S: ['900', (c) => c.alerts.defaultIntervalS, 900],
+      ALERTS_CONTINUOUS_FLOW_HOURS: ['12', (c) => c.alerts.continuousFlowHours, 12],
       METRICS_PORT: ['9464', (c) => c.metrics.port, 9464],
       LOG_LEVEL: ['debug', (c) => c.log.level, 'debug'],
       SHUTDOWN_GRACE_MS: ['2500', (c) => c.shutdown.graceMs, 2500],
@@ -116,6 +126,14 @@ describe('loadConfig', () => {
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
       'SHUTDOWN_GRACE_MS must be a positive integer, got "10s"',
     ]);
+  });
+
+  it('refuses an index prefix Elasticsearch cannot start an index name with, and a generation below 1', () => {
+    expect(problemsOf({ INDEX_PREFIX: 'Live.', INDEX_GENERATION: '0' })).toEqual([
+      'INDEX_PREFIX must be lowercase letters, digits, ".", "_" or "-", not starting with "_" or "-", got "Live."',
+      'INDEX_GENERATION must be a positive integer, got "0"',
+    ]);
+    expect(problemsOf({ INDEX_PREFIX: '_x' })).toHaveLength(1);
   });
 
   it('refuses unknown connectors, an lns connector without LNS_URL and allowlist entries that are not IPs', () => {

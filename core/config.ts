@@ -59,6 +59,46 @@ export const CONFIG_VARIABLES = [
     secret: false,
   },
   {
+    name: 'INDEX_PREFIX',
+    default: undefined,
+    description:
+      'Prepended to every Elasticsearch index, alias and template name the index worker writes and the replay command builds ' +
+      '(lowercase letters, digits, `.`, `_`, `-`); unset for none.',
+    secret: false,
+  },
+  {
+    name: 'INDEX_GENERATION',
+    default: undefined,
+    description:
+      'Index generation (`v{N}` in index names) the index worker writes for every type. Unset: each type\'s live generation ' +
+      'as recorded in PostgreSQL `index_generations` by `replay switch`, 1 for a type never switched.',
+    secret: false,
+  },
+  {
+    name: 'INDEX_BULK_MAX_DOCS',
+    default: '5000',
+    description: 'Most documents in one Elasticsearch bulk request of the index worker.',
+    secret: false,
+  },
+  {
+    name: 'INDEX_BULK_MAX_BYTES',
+    default: '5242880',
+    description: 'Most bytes of one Elasticsearch bulk request body of the index worker.',
+    secret: false,
+  },
+  {
+    name: 'INDEX_BULK_MAX_IN_FLIGHT',
+    default: '4',
+    description: 'Bulk requests the index worker has in flight at once; further batches wait (backpressure).',
+    secret: false,
+  },
+  {
+    name: 'INDEX_READING_CONSUMERS',
+    default: '3',
+    description: 'Consumers of the readings topic in one index process (one group); more than the partitions leaves some idle.',
+    secret: false,
+  },
+  {
     name: 'DATABASE_URL',
     default: 'postgres://postgres@127.0.0.1:5432/meterflux',
     description: 'PostgreSQL connection URL (`postgres:` or `postgresql:`).',
@@ -259,11 +299,23 @@ export interface IngestConfig {
   readonly tcpAllowlist: readonly string[];
 }
 
+/** Elasticsearch index names and the index worker's bulk limits. */
+export interface IndexConfig {
+  readonly prefix: string;
+  readonly generation: number | undefined;
+  readonly bulkMaxDocs: number;
+  readonly bulkMaxBytes: number;
+  readonly bulkMaxInFlight: number;
+  readonly readingConsumers: number;
+}
+
 /** The effective configuration of a process, nested by component. */
 export interface Config {
   readonly kafka: KafkaConfig;
   readonly schemaRegistry: UrlConfig;
   readonly elasticsearch: UrlConfig;
+  /** The index worker's names and bulk limits; `generation` undefined means each type's recorded live generation. */
+  readonly index: IndexConfig;
   readonly postgres: UrlConfig;
   readonly redis: UrlConfig;
   readonly mqtt: UrlConfig & { readonly clientId: string; readonly topicPrefix: string };
@@ -369,6 +421,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ? (dialect as LnsDialectName)
     : fail('vega', `LNS_DIALECT must be one of ${LNS_DIALECTS.join(', ')}, got "${dialect}"`);
 
+  const indexPrefix = read('INDEX_PREFIX') ?? '';
+  // Elasticsearch's rules for index names, which the prefix starts.
+  if (indexPrefix !== '' && (!/^[a-z0-9.][a-z0-9._-]*$/.test(indexPrefix) || indexPrefix === '.' || indexPrefix === '..')) {
+    problems.push(`INDEX_PREFIX must be lowercase letters, digits, ".", "_" or "-", not starting with "_" or "-", got "${indexPrefix}"`);
+  }
   const level = read('LOG_LEVEL') ?? '';
   const encryptionKey = read('DEVICE_KEY_ENCRYPTION_KEY');
 
@@ -381,6 +438,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     schemaRegistry: url('SCHEMA_REGISTRY_URL', ['http:', 'https:']),
     elasticsearch: url('ELASTICSEARCH_URL', ['http:', 'https:']),
+    index: {
+      prefix: indexPrefix,
+      generation: read('INDEX_GENERATION') === undefined ? undefined : positive('INDEX_GENERATION'),
+      bulkMaxDocs: positive('INDEX_BULK_MAX_DOCS'),
+      bulkMaxBytes: positive('INDEX_BULK_MAX_BYTES'),
+      bulkMaxInFlight: positive('INDEX_BULK_MAX_IN_FLIGHT'),
+      readingConsumers: positive('INDEX_READING_CONSUMERS'),
+    },
     postgres: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redis: url('REDIS_URL', ['redis:', 'rediss:']),
     mqtt: {

@@ -185,6 +185,17 @@ export interface Admin {
   deleteTopics(names: readonly string[]): Promise<void>;
   topicOffsets(name: string): Promise<PartitionOffsets[]>;
   groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>>;
+  /**
+   * Per partition, the earliest offset whose record timestamp is at or after `timestampMs`, or the
+   * high watermark where no record is that late (ListOffsets by timestamp).
+   */
+  topicOffsetsAt(name: string, timestampMs: number): Promise<Array<{ partition: number; offset: string }>>;
+  /** Sets a consumer group's committed offsets on `topic`; refused while the group has members. */
+  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: string }>): Promise<void>;
+  /** Ids of the consumer groups the cluster knows. */
+  listGroups(): Promise<string[]>;
+  /** Deletes consumer groups and their committed offsets; refused for a group with members. */
+  deleteGroups(groupIds: readonly string[]): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -528,6 +539,19 @@ function wrapAdmin(admin: KafkajsAdmin, address: string): Admin {
     async groupOffsets(groupId, topic) {
       const result = await admin.fetchOffsets({ groupId, topics: [topic] });
       return (result[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+    },
+    async topicOffsetsAt(name, timestampMs) {
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(name, timestampMs);
+      return offsets.map((o) => ({ partition: o.partition, offset: o.offset })).sort((a, b) => a.partition - b.partition);
+    },
+    async setGroupOffsets(groupId, topic, offsets) {
+      await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) });
+    },
+    async listGroups() {
+      return (await admin.listGroups()).groups.map((g) => g.groupId);
+    },
+    async deleteGroups(groupIds) {
+      if (groupIds.length > 0) await admin.deleteGroups([...groupIds]);
     },
     disconnect: () => admin.disconnect(),
   };

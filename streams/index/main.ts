@@ -1,23 +1,29 @@
 /**
  * The indexing process: `tsx streams/index/main.ts`. Reads the environment (see the README's
- * variable table), checks that Kafka, the schema registry and Elasticsearch answer, then indexes
- * every record topic and dead-letter topic into Elasticsearch until SIGTERM or SIGINT.
+ * variable table), checks that Kafka, the schema registry, Elasticsearch and PostgreSQL answer,
+ * then indexes every record topic and dead-letter topic into Elasticsearch until SIGTERM or SIGINT.
+ *
+ * Which generation each index type is written to: `INDEX_GENERATION` for all of them when set,
+ * else the type's live generation in PostgreSQL `index_generations` (recorded by `replay switch`),
+ * else 1. The generations are read at start: restart the worker after a switch.
  *
  * Exports {@link createIndexWorker} for tests and other processes (the replay command) that run the
  * worker in-process with their own catalogue, prefix and generation.
  */
 import { pathToFileURL } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
+import pg from 'pg';
 import { createRegistryCodec } from '../../core/avro/registry-codec.js';
 import { loadConfig, redactConfig, type Config } from '../../core/config.js';
 import { errorMessage, PreflightError, ServiceUnavailableError } from '../../core/errors.js';
 import { createKafkaClient } from '../../core/kafka/client.js';
 import { Lifecycle, runUntilSignal, type Component } from '../../core/lifecycle.js';
-import { createLogger } from '../../core/log.js';
+import { createLogger, type Logger } from '../../core/log.js';
 import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../../core/metrics.js';
 import { checkServices } from '../../core/preflight.js';
 import { createTopicCatalogue } from '../../core/topics.js';
 import { checkElasticsearch, createElasticsearchClient } from './elasticsearch.js';
+import { INDEX_TYPES, type IndexType } from './index-names.js';
 import { createIndexWorker } from './worker.js';
 
 export { createIndexWorker } from './worker.js';
@@ -42,6 +48,15 @@ export async function main(env: Readonly<Record<string, string | undefined>> = p
     throw err;
   }
 
+  let generations: Partial<Record<IndexType, number>> = {};
+  if (config.index.generation === undefined) {
+    try {
+      generations = await liveGenerations(config.postgres.url, config.index.prefix, logger);
+    } catch (err) {
+      await elasticsearch.close();
+      throw err;
+    }
+  }
   const registry = createMetricsRegistry();
   const worker = createIndexWorker({
     kafka: createKafkaClient(config.kafka, logger),
@@ -50,6 +65,11 @@ export async function main(env: Readonly<Record<string, string | undefined>> = p
     elasticsearch,
     logger,
     registry,
+    prefix: config.index.prefix,
+    generation: config.index.generation ?? 1,
+    generations,
+    readingConsumers: config.index.readingConsumers,
+    bulk: { maxBatchDocs: config.index.bulkMaxDocs, maxBatchBytes: config.index.bulkMaxBytes, maxInFlight: config.index.bulkMaxInFlight },
   });
 
   let metricsServer: MetricsServer | undefined;
@@ -80,10 +100,34 @@ export async function main(env: Readonly<Record<string, string | undefined>> = p
   await runUntilSignal(lifecycle, { logger, graceMs: config.shutdown.graceMs });
 }
 
+/**
+ * The live generation of each index type under `prefix`, as `replay switch` recorded it in
+ * `index_generations` (migration 0009). Types never switched are absent. A database without the
+ * table has recorded none.
+ */
+export async function liveGenerations(databaseUrl: string, prefix: string, logger: Logger): Promise<Partial<Record<IndexType, number>>> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ index_type: string; generation: number }>(
+      'SELECT index_type, generation FROM index_generations WHERE index_prefix = $1',
+      [prefix],
+    );
+    const known = rows.filter((row): row is { index_type: IndexType; generation: number } => (INDEX_TYPES as readonly string[]).includes(row.index_type));
+    return Object.fromEntries(known.map((row) => [row.index_type, row.generation]));
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err;
+    logger.warn('index_generations does not exist (migration 0009 not applied): every type is written to generation 1');
+    return {};
+  } finally {
+    await client.end();
+  }
+}
+
 /** Every dependency checked at once, so one message lists all that are missing. */
 async function preflight(config: Config, elasticsearch: Client): Promise<void> {
   const checks = await Promise.allSettled([
-    checkServices(config, ['kafka', 'schemaRegistry']),
+    checkServices(config, ['kafka', 'schemaRegistry', 'postgres']),
     checkElasticsearch(elasticsearch, config.elasticsearch.url),
   ]);
   const failures: ServiceUnavailableError[] = [];

@@ -55,6 +55,12 @@ export interface IndexWorkerOptions {
    */
   readonly generation?: number;
   /**
+   * Generation per index type, overriding `generation` for the types it names: the live
+   * generations recorded by `replay switch` differ by type when a replay rebuilt only some.
+   * @default none
+   */
+  readonly generations?: Readonly<Partial<Record<IndexType, number>>>;
+  /**
    * Prepended to the consumer group ids (`index-{type}`, `index-{type}.{topic}`).
    * @default ''
    */
@@ -114,8 +120,11 @@ type Outcome = keyof DocumentCounts;
  * @throws {ConfigError} at once when the prefix, generation or `readingConsumers` is invalid.
  */
 export function createIndexWorker(options: IndexWorkerOptions): IndexWorker {
-  const naming: IndexNaming = { prefix: options.prefix ?? '', generation: options.generation ?? 1 };
-  assertIndexNaming(naming);
+  const prefix = options.prefix ?? '';
+  const namings = Object.fromEntries(
+    INDEX_TYPES.map((type) => [type, { prefix, generation: options.generations?.[type] ?? options.generation ?? 1 }]),
+  ) as Record<IndexType, IndexNaming>;
+  for (const naming of Object.values(namings)) assertIndexNaming(naming);
   const { kafka, codec, catalogue, elasticsearch } = options;
   const logger = options.logger.child({ component: 'index-worker' });
   const registry = options.registry ?? new Registry();
@@ -148,7 +157,8 @@ export function createIndexWorker(options: IndexWorkerOptions): IndexWorker {
 
   function consumerFor<T extends IndexType>(binding: TopicBinding<T>): RecordConsumer {
     const spec = DOCUMENT_SPECS[binding.type] as DocumentSpec<RecordOfIndex[T]>;
-    const alias = readAlias(naming.prefix, binding.type);
+    const naming = namings[binding.type];
+    const alias = readAlias(prefix, binding.type);
     return createRecordConsumer({
       kafka,
       codec,
@@ -200,7 +210,9 @@ export function createIndexWorker(options: IndexWorkerOptions): IndexWorker {
   return {
     name: 'index-worker',
     async start() {
-      await ensureIndexTemplates(elasticsearch, naming);
+      for (const generation of new Set(types.map((type) => namings[type].generation))) {
+        await ensureIndexTemplates(elasticsearch, { prefix, generation });
+      }
       await producer.start();
       consumers = bindings.flatMap((binding) =>
         Array.from({ length: binding.type === 'readings' ? readingConsumers : 1 }, () => consumerFor(binding)),
@@ -211,7 +223,8 @@ export function createIndexWorker(options: IndexWorkerOptions): IndexWorker {
         await stop().catch((err: unknown) => logger.error({ err }, 'stopping after a failed start failed'));
         throw failed.reason;
       }
-      logger.info({ ...naming, topics: bindings.map((b) => b.topic.name) }, 'indexing');
+      const generations = Object.fromEntries(types.map((type) => [type, namings[type].generation]));
+      logger.info({ prefix, generations, topics: bindings.map((b) => b.topic.name) }, 'indexing');
     },
     stop() {
       stopping ??= stop();
