@@ -201,6 +201,26 @@ export const CONFIG_VARIABLES = [
     secret: true,
   },
   {
+    name: 'ALERTS_SILENCE_FACTOR',
+    default: '3',
+    description:
+      'The alerts worker raises DEVICE_SILENT when a device sent no reading for this many times its expected interval ' +
+      '(`devices.expected_interval_s`, else `ALERTS_DEFAULT_INTERVAL_S`).',
+    secret: false,
+  },
+  {
+    name: 'ALERTS_DEFAULT_INTERVAL_S',
+    default: '3600',
+    description: 'Expected reporting interval, in seconds, of devices whose registry row has no `expected_interval_s` (for DEVICE_SILENT).',
+    secret: false,
+  },
+  {
+    name: 'ALERTS_CONTINUOUS_FLOW_HOURS',
+    default: '24',
+    description: 'Hours of proven flow without a whole-hour pause after which the alerts worker raises CONTINUOUS_FLOW on a water or gas meter.',
+    secret: false,
+  },
+  {
     name: 'METRICS_PORT',
     default: '0',
     description:
@@ -330,6 +350,8 @@ export interface Config {
     readonly login: string | undefined;
     readonly password: string | undefined;
   };
+  /** The alerts worker's rules (streams/alerts/README.md). */
+  readonly alerts: { readonly silenceFactor: number; readonly defaultIntervalS: number; readonly continuousFlowHours: number };
   /** `port` 0 means an OS-chosen free port. */
   readonly metrics: { readonly port: number };
   readonly log: { readonly level: LogLevel };
@@ -466,6 +488,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     connectors: { enabled: connectors },
     lns: { url: lnsUrl, dialect: lnsDialect, login: read('LNS_LOGIN'), password: read('LNS_PASSWORD') },
+    alerts: {
+      silenceFactor: positive('ALERTS_SILENCE_FACTOR'),
+      defaultIntervalS: positive('ALERTS_DEFAULT_INTERVAL_S'),
+      continuousFlowHours: positive('ALERTS_CONTINUOUS_FLOW_HOURS'),
+    },
     metrics: { port: port('METRICS_PORT', 0) },
     log: {
       level: isLogLevel(level)

@@ -1,0 +1,134 @@
+/**
+ * What the alerts worker does with one reading and with a due timer (README.md has the rules):
+ *
+ * 1. The device was heard: a silence in progress clears (silence.ts), and the device's silence
+ *    timer moves to `receivedAt` + k × its expected interval.
+ * 2. A water or gas meter's volume or flow reading extends or ends its continuous-flow evidence
+ *    (flow.ts).
+ * 3. A station's CO₂, CH₄ or N₂O sample is held against its thresholds (concentration.ts).
+ * 4. A due timer raises or escalates DEVICE_SILENT, after reading the device's registry row again.
+ *
+ * Every change goes through decode's {@link AlertLedger}, so ids, revisions and the
+ * RAISED/UPDATED/CLEARED lifecycle are the same as for the alerts decode raises; this worker never
+ * writes ACKNOWLEDGED (operators acknowledge through the API).
+ */
+import type { TopicCatalogue } from '../../core/topics.js';
+import type { Alert, QualityFlag, Reading } from '../../schemas/avro/index.js';
+import { AlertLedger } from '../decode/alerts.js';
+import type { WorkerContext, WorkerInput } from '../runtime/stateful-worker.js';
+import { GAS_OF_QUANTITY, trackConcentration } from './concentration.js';
+import { observeFlow, trackContinuousFlow, type FlowObservation, type FlowRules } from './flow.js';
+import type { AlertsRegistry } from './registry.js';
+import { checkSilence, heard, silenceDueAt, silenceWindowMs, type SilenceRules } from './silence.js';
+import type { DeviceAlertState } from './state.js';
+
+/** The worker's rules. */
+export interface AlertsRules extends SilenceRules, FlowRules {}
+
+/** What the handler works with. */
+export interface AlertsHandlerDeps {
+  readonly catalogue: TopicCatalogue;
+  readonly registry: AlertsRegistry;
+  readonly rules: AlertsRules;
+  /** Told about every record emitted (metrics). */
+  readonly onEmitted?: (alert: Alert) => void;
+}
+
+/** The handler and the hooks worker.ts hands to the stateful runner. */
+export interface AlertsHandler {
+  handle(record: WorkerInput<'Reading'>, ctx: WorkerContext<DeviceAlertState>): void;
+  /** Loads the batch's device rows, then the thresholds of the organisations of its gas samples. */
+  beforeBatch(partition: number, records: readonly WorkerInput<'Reading'>[]): Promise<void>;
+  timerOf(state: DeviceAlertState): number | undefined;
+  /** Re-reads the device's registry row (cached), then raises, escalates or clears its silence. */
+  onTimer(key: string, ctx: WorkerContext<DeviceAlertState>): Promise<void>;
+}
+
+/** Media whose volume never pauses only when something leaks (heating circuits flow all the time). */
+const FLOW_MEDIA = new Set(['water', 'warm_water', 'hot_water', 'cold_water', 'dual_water', 'gas']);
+
+/** Flags that keep a value out of the flow and threshold rules (it still proves the device talked). */
+const UNUSABLE: ReadonlySet<QualityFlag> = new Set(['SUSPECTED_RESET', 'OUT_OF_RANGE', 'CLOCK_IN_FUTURE', 'CLOCK_TOO_OLD', 'DEVICE_ERROR']);
+
+/** Whether a reading is a current, usable value (not a stored one, a tariff register or an extreme). */
+function usable(reading: Reading): boolean {
+  return reading.function === 'INSTANTANEOUS' && reading.storageNumber === 0 && reading.tariff === 0 && !reading.qualityFlags.some((f) => UNUSABLE.has(f));
+}
+
+/** The flow evidence a reading carries, if its register is watched. */
+export function flowObservationOf(reading: Reading): FlowObservation | undefined {
+  if (!usable(reading)) return undefined;
+  if (reading.quantity === 'volume' && reading.cumulative) {
+    return { kind: 'cumulative', at: reading.observedAt, value: reading.value, wrapped: reading.qualityFlags.includes('ROLLOVER') };
+  }
+  if (reading.quantity === 'volume_flow') return { kind: 'rate', at: reading.observedAt, value: reading.value };
+  return undefined;
+}
+
+export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
+  const { catalogue, registry, rules } = deps;
+
+  function emit(ctx: WorkerContext<DeviceAlertState>, ledger: AlertLedger): void {
+    for (const alert of ledger.emitted) {
+      ctx.emit(catalogue.alerts, alert);
+      deps.onEmitted?.(alert);
+    }
+  }
+
+  return {
+    handle({ value: reading }, ctx) {
+      const { deviceId } = reading;
+      const previous = ctx.get(deviceId);
+      const device = registry.device(deviceId);
+      const organisationId = reading.organisationId ?? device?.organisationId ?? previous?.organisationId ?? null;
+      const siteId = reading.siteId ?? previous?.siteId ?? null;
+      const ledger = new AlertLedger({ deviceId, organisationId, siteId }, previous?.alerts ?? {});
+
+      const silence = heard(ledger, previous?.silence, reading.receivedAt, silenceWindowMs(device, rules), ctx.now());
+
+      let flows = previous?.flows ?? {};
+      const observation = device?.medium != null && FLOW_MEDIA.has(device.medium) ? flowObservationOf(reading) : undefined;
+      if (observation !== undefined) {
+        const key = reading.registerKey;
+        const track = trackContinuousFlow(ledger, key, reading.unit, observeFlow(flows[key], observation), rules);
+        if (track !== flows[key]) flows = { ...flows, [key]: track };
+      }
+
+      let gases = previous?.gases ?? {};
+      const gas = GAS_OF_QUANTITY[reading.quantity];
+      if (gas !== undefined && reading.unit === 'ppm' && usable(reading)) {
+        const thresholds = registry.thresholds(organisationId, deviceId, gas);
+        const track = trackConcentration(ledger, gas, gases[gas], { at: reading.observedAt, valuePpm: reading.value }, thresholds);
+        if (track !== gases[gas]) gases = { ...gases, [gas]: track };
+      }
+
+      ctx.put(deviceId, { organisationId, siteId, silence, flows, gases, alerts: ledger.marks() });
+      emit(ctx, ledger);
+    },
+
+    async beforeBatch(_partition, records) {
+      const deviceIds = new Set<string>();
+      for (const { value } of records) deviceIds.add(value.deviceId);
+      await registry.prefetchDevices(deviceIds);
+      const organisations = new Set<string>();
+      for (const { value } of records) {
+        if (GAS_OF_QUANTITY[value.quantity] === undefined) continue;
+        const owner = value.organisationId ?? registry.device(value.deviceId)?.organisationId;
+        if (owner) organisations.add(owner);
+      }
+      if (organisations.size > 0) await registry.prefetchThresholds(organisations);
+    },
+
+    timerOf: (state) => silenceDueAt(state.silence, rules),
+
+    async onTimer(key, ctx) {
+      const state = ctx.get(key);
+      if (state === undefined) return;
+      await registry.prefetchDevices([key]);
+      const ledger = new AlertLedger({ deviceId: key, organisationId: state.organisationId, siteId: state.siteId }, state.alerts);
+      const silence = checkSilence(ledger, state.silence, silenceWindowMs(registry.device(key), rules), ctx.now(), rules);
+      ctx.put(key, { ...state, silence, alerts: ledger.marks() });
+      emit(ctx, ledger);
+    },
+  };
+}

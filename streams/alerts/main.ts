@@ -1,0 +1,149 @@
+/**
+ * The alerts process: `tsx streams/alerts/main.ts`. Reads the environment (the README's variable
+ * table; `ALERTS_*` set the rules), checks that Kafka, the schema registry and PostgreSQL answer,
+ * then raises and clears alerts from `reading.v1` until SIGTERM or SIGINT, serving `/metrics` and
+ * `/healthz` on `METRICS_PORT`.
+ *
+ * Exports {@link createAlertsProcess} for tests and tools that run the worker in-process with their
+ * own catalogue, prefix and clock.
+ */
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { createRegistryCodec } from '../../core/avro/registry-codec.js';
+import { loadConfig, redactConfig, type Config } from '../../core/config.js';
+import { errorMessage } from '../../core/errors.js';
+import { createKafkaClient } from '../../core/kafka/client.js';
+import { Lifecycle, runUntilSignal, type Component } from '../../core/lifecycle.js';
+import { createLogger, type Logger } from '../../core/log.js';
+import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../../core/metrics.js';
+import { checkServices } from '../../core/preflight.js';
+import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
+import type { StatefulWorker } from '../runtime/stateful-worker.js';
+import type { AlertsRules } from './handler.js';
+import { createAlertsRegistry } from './registry.js';
+import { createAlertsWorker } from './worker.js';
+
+/** Options of {@link createAlertsProcess}. */
+export interface AlertsProcessOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly catalogue: TopicCatalogue;
+  /** Where the alerts metrics are registered. */
+  readonly metrics: Registry;
+  /**
+   * Prefix of the consumer group and the changelog (tests use the catalogue prefix).
+   * @default ''
+   */
+  readonly prefix?: string;
+  /** Rules beyond the configured ones (e.g. `criticalAfterWindows`). */
+  readonly rules?: Partial<AlertsRules>;
+  /** Wall clock of the silence rule and of the registry cache. @default Date.now */
+  readonly now?: () => number;
+  /** How often due silence timers are looked for. @default 1000 */
+  readonly timerIntervalMs?: number;
+  /** How long registry rows and thresholds are cached. @default 60000 */
+  readonly registryTtlMs?: number;
+}
+
+/** The alerts process's parts. */
+export interface AlertsProcess {
+  /** In start order: PostgreSQL, the worker. */
+  readonly components: readonly Component[];
+  readonly worker: StatefulWorker;
+}
+
+/** Builds the alerts process's components; nothing connects until they are started. */
+export function createAlertsProcess(options: AlertsProcessOptions): AlertsProcess {
+  const { config, logger, catalogue } = options;
+  const pool = new pg.Pool({ connectionString: config.postgres.url, max: 2, connectionTimeoutMillis: 5_000 });
+  pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL connection lost; the pool reconnects on demand'));
+  const emitted = new Counter({
+    name: 'meterflux_alerts_emitted_total',
+    help: 'Alert records the alerts worker emitted, by kind and state (aborted batches may count twice).',
+    labelNames: ['kind', 'state'] as const,
+    registers: [options.metrics],
+  });
+  const worker = createAlertsWorker({
+    kafka: createKafkaClient(config.kafka, logger),
+    codec: createRegistryCodec(config.schemaRegistry.url),
+    catalogue,
+    logger,
+    prefix: options.prefix ?? '',
+    registry: createAlertsRegistry({
+      db: pool,
+      ...(options.registryTtlMs === undefined ? {} : { ttlMs: options.registryTtlMs }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    }),
+    rules: {
+      factor: config.alerts.silenceFactor,
+      defaultIntervalS: config.alerts.defaultIntervalS,
+      continuousFlowHours: config.alerts.continuousFlowHours,
+      ...options.rules,
+    },
+    onEmitted: (alert) => emitted.inc({ kind: alert.kind, state: alert.state }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.timerIntervalMs === undefined ? {} : { timerIntervalMs: options.timerIntervalMs }),
+  });
+  new Gauge({
+    name: 'meterflux_alerts_state_keys',
+    help: 'Devices in the alerts state of the partitions this process owns.',
+    registers: [options.metrics],
+    collect() {
+      this.set(worker.stateSize());
+    },
+  });
+  return {
+    worker,
+    components: [
+      { name: 'postgres', start: async () => (await pool.connect()).release(), stop: () => pool.end() },
+      { name: 'alerts-worker', start: () => worker.start(), stop: () => worker.stop() },
+    ],
+  };
+}
+
+/**
+ * Runs the alerts process until a signal stops it.
+ *
+ * @throws {ConfigError} for an invalid environment, {@link PreflightError} when a dependency does
+ *   not answer, or the start or stop error of a component.
+ */
+export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.log.level, name: 'alerts' });
+  logger.info({ config: redactConfig(config) }, 'effective configuration');
+  await checkServices(config, ['kafka', 'schemaRegistry', 'postgres']);
+
+  const registry = createMetricsRegistry();
+  const alerts = createAlertsProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics: registry });
+  let metricsServer: MetricsServer | undefined;
+  const lifecycle: Lifecycle = new Lifecycle(
+    [
+      {
+        name: 'metrics-server',
+        async start() {
+          metricsServer = await startMetricsServer({
+            port: config.metrics.port,
+            registry,
+            logger,
+            health: () => {
+              const running = lifecycle.state === 'running';
+              return { healthy: running, components: { lifecycle: { healthy: running, detail: lifecycle.state } } };
+            },
+          });
+        },
+        stop: async () => metricsServer?.close(),
+      },
+      ...alerts.components,
+    ],
+    { logger },
+  );
+  await runUntilSignal(lifecycle, { logger, graceMs: config.shutdown.graceMs });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${errorMessage(err)}\n`);
+    process.exit(1);
+  });
+}

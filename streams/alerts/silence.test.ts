@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { AlertLedger } from '../decode/alerts.js';
+import { checkSilence, formatDuration, heard, silenceDueAt, silenceWindowMs, type SilenceRules, type SilenceTrack } from './silence.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 2, 1, 12);
+const rules: SilenceRules = { factor: 3, defaultIntervalS: 3600 };
+const target = { deviceId: 'mbus:1002038704771403', organisationId: 'org-1', siteId: 'site-1' };
+
+describe('the silence window', () => {
+  it('is k times the expected interval of the registry row, else of the configured default', () => {
+    expect(silenceWindowMs({ status: 'active', expectedIntervalS: 900 }, rules)).toBe(3 * 900_000);
+    expect(silenceWindowMs({ status: 'new', expectedIntervalS: null }, rules)).toBe(3 * H);
+    expect(silenceWindowMs(undefined, rules)).toBe(3 * H);
+  });
+
+  it('is zero for a retired device, which is not watched', () => {
+    const track: SilenceTrack = { heardAt: T0, windowMs: silenceWindowMs({ status: 'retired', expectedIntervalS: 900 }, rules), level: 0 };
+    expect(silenceDueAt(track, rules)).toBeUndefined();
+  });
+});
+
+describe('DEVICE_SILENT', () => {
+  it('is raised by the timer at heardAt + window, escalated to CRITICAL after four windows, and cleared when the device talks', () => {
+    let ledger = new AlertLedger(target, {});
+    let track = heard(ledger, undefined, T0, 3 * H, T0);
+    expect(silenceDueAt(track, rules)).toBe(T0 + 3 * H);
+
+    // The timer loop is late: it looks at T0 + 3 h 20 min.
+    track = checkSilence(ledger, track, 3 * H, T0 + 3 * H + 20 * 60_000, rules);
+    expect(ledger.emitted).toEqual([
+      expect.objectContaining({ alertId: 'DEVICE_SILENT|mbus:1002038704771403|', state: 'RAISED', severity: 'WARNING', raisedAt: T0 + 3 * H, updatedAt: T0 + 3 * H, revision: 1 }),
+    ]);
+    expect(ledger.emitted[0]!.details).toMatchObject({ lastHeardAt: new Date(T0).toISOString(), silentForMs: String(3 * H) });
+    expect(silenceDueAt(track, rules)).toBe(T0 + 12 * H);
+
+    ledger = new AlertLedger(target, ledger.marks());
+    track = checkSilence(ledger, track, 3 * H, T0 + 12 * H, rules);
+    expect(ledger.emitted).toEqual([expect.objectContaining({ state: 'UPDATED', severity: 'CRITICAL', raisedAt: T0 + 3 * H, updatedAt: T0 + 12 * H, revision: 2 })]);
+    expect(silenceDueAt(track, rules)).toBeUndefined();
+
+    ledger = new AlertLedger(target, ledger.marks());
+    track = heard(ledger, track, T0 + 13 * H, 3 * H, T0 + 13 * H + 1000);
+    expect(ledger.emitted).toEqual([expect.objectContaining({ state: 'CLEARED', clearedAt: T0 + 13 * H, raisedAt: T0 + 3 * H, revision: 3 })]);
+    expect(ledger.emitted[0]!.message).toBe('Device sent a reading again after 13 h');
+    expect(track).toEqual({ heardAt: T0 + 13 * H, windowMs: 3 * H, level: 0 });
+  });
+
+  it('raises and escalates at once when the timer runs after both were due (a long outage of the worker)', () => {
+    const ledger = new AlertLedger(target, {});
+    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 48 * H, rules);
+    expect(ledger.emitted.map((a) => [a.state, a.severity, a.updatedAt])).toEqual([
+      ['RAISED', 'WARNING', T0 + 3 * H],
+      ['UPDATED', 'CRITICAL', T0 + 12 * H],
+    ]);
+    expect(track.level).toBe(2);
+  });
+
+  it('does nothing before the window has passed, and moves the timer when the registry has a longer interval now', () => {
+    const ledger = new AlertLedger(target, {});
+    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 6 * H, T0 + 3 * H, rules);
+    expect(ledger.emitted).toEqual([]);
+    expect(silenceDueAt(track, rules)).toBe(T0 + 6 * H);
+  });
+
+  it('keeps the silence open while a backlog of readings older than the window is worked off', () => {
+    let ledger = new AlertLedger(target, {});
+    let track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 4 * H, rules);
+    ledger = new AlertLedger(target, ledger.marks());
+    // Received at T0 + 1 h but processed at T0 + 10 h: it proves nothing about now.
+    track = heard(ledger, track, T0 + H, 3 * H, T0 + 10 * H);
+    expect(ledger.emitted).toEqual([]);
+    expect(track).toEqual({ heardAt: T0 + H, windowMs: 3 * H, level: 1 });
+  });
+
+  it('ignores a reading received before the device was last heard (a re-drive, a reordering)', () => {
+    const ledger = new AlertLedger(target, {});
+    const track: SilenceTrack = { heardAt: T0 + H, windowMs: 3 * H, level: 1 };
+    expect(heard(ledger, track, T0, 3 * H, T0 + H)).toBe(track);
+    expect(ledger.emitted).toEqual([]);
+  });
+
+  it('clears an open silence when the device has been retired meanwhile', () => {
+    const ledger = new AlertLedger(target, {});
+    checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 3 * H, rules);
+    const after = new AlertLedger(target, ledger.marks());
+    const track = checkSilence(after, { heardAt: T0, windowMs: 3 * H, level: 1 }, 0, T0 + 5 * H, rules);
+    expect(after.emitted).toEqual([expect.objectContaining({ state: 'CLEARED', message: 'Device retired', revision: 2 })]);
+    expect(silenceDueAt(track, rules)).toBeUndefined();
+  });
+});
+
+describe('formatDuration', () => {
+  it('writes minutes, hours and days for operators', () => {
+    expect([formatDuration(45 * 60_000), formatDuration(3 * H), formatDuration(3 * H + 1_800_000), formatDuration(52 * H), formatDuration(48 * H)]).toEqual([
+      '45 min', '3 h', '3 h 30 min', '2 d 4 h', '2 d',
+    ]);
+  });
+});
