@@ -221,7 +221,7 @@ export function planPeriod(snapshot: PeriodSnapshot): PeriodPlan {
 
     // Lines of one format, split into new ones and corrections of each earlier batch.
     interface Pending<L> { lines: L[]; claims: Claim[]; billed: PlannedBatch['billed'][number][] }
-    const split = <L>(format: BillingFormat) => ({
+    const split = <L>() => ({
       fresh: { lines: [], claims: [], billed: [] } as Pending<L>,
       corrections: new Map<string, Pending<L> & { sequence: number }>(),
     });
@@ -242,7 +242,7 @@ export function planPeriod(snapshot: PeriodSnapshot): PeriodPlan {
     };
 
     for (const format of ['1c-csv', '1c-xml'] as const) {
-      const parts = split<MeterLine>(format);
+      const parts = split<MeterLine>();
       for (const row of readyRows) {
         if (!dirty(format, row)) continue;
         outstanding = true;
@@ -258,7 +258,7 @@ export function planPeriod(snapshot: PeriodSnapshot): PeriodPlan {
       emit(format, parts, (lines) => ({ meterLines: lines, paymentLines: [] }));
     }
 
-    const erip = split<PaymentLine>('erip');
+    const erip = split<PaymentLine>();
     const groups = groupBy(readyRows, (r) => `${r.accountId}|${r.resource ?? ''}`);
     for (const rows of groups.values()) {
       const changed = rows.filter((r) => dirty('erip', r));
