@@ -43,6 +43,8 @@ export interface CandidateSubscription extends SubscriptionFilter {
   readonly target: string | null;
   /** Access groups of the person; empty: the person sees every device of the organisation. */
   readonly personGroupIds: readonly string[];
+  /** When the subscription was created, epoch ms; it is told only of alert changes written since. */
+  readonly createdAtMs: number;
 }
 
 /** A delivery to record. */
@@ -66,8 +68,9 @@ export async function loadCandidates(db: Queryable, organisationIds: readonly st
   const { rows } = await db.query<{
     id: string; organisation_id: string; user_id: string; site_ids: string[] | null; access_group_ids: string[] | null;
     kinds: string[] | null; min_severity: Severity; states: string[]; channel: Channel; target: string | null; person_groups: string[];
+    created_at: Date;
   }>(
-    `SELECT s.id, s.organisation_id, s.user_id, s.site_ids, s.access_group_ids, s.kinds, s.min_severity, s.states, s.channel,
+    `SELECT s.id, s.organisation_id, s.user_id, s.created_at, s.site_ids, s.access_group_ids, s.kinds, s.min_severity, s.states, s.channel,
             CASE s.channel WHEN 'webhook' THEN s.webhook_url WHEN 'email' THEN coalesce(s.email, u.email) END AS target,
             coalesce((SELECT array_agg(g.access_group_id) FROM user_access_groups g WHERE g.user_id = s.user_id), '{}') AS person_groups
        FROM alert_subscriptions s
@@ -87,6 +90,7 @@ export async function loadCandidates(db: Queryable, organisationIds: readonly st
     channel: r.channel,
     target: r.target,
     personGroupIds: r.person_groups,
+    createdAtMs: r.created_at.getTime(),
   }));
 }
 
@@ -100,13 +104,22 @@ export async function loadDeviceGroups(db: Queryable, deviceIds: readonly string
   return new Map(rows.map((r) => [r.id, r.access_group_id]));
 }
 
+/** An alert change as read from `alert.v1`. */
+export interface AlertChange {
+  readonly alert: Alert;
+  /** The Kafka record's timestamp, epoch ms. */
+  readonly writtenAtMs: number;
+}
+
 /**
  * The deliveries a batch of alert changes asks for: for each alert of an organisation, each
  * candidate of that same organisation whose filter matches and whose person may see the device.
- * Alerts without an organisation reach nobody.
+ * Alerts without an organisation reach nobody, and a subscription hears only of changes written
+ * after it was created, so re-reading the topic (a replay, lost offsets) never sends history to
+ * people who subscribed since.
  */
 export function deliveriesForAlerts(
-  alerts: readonly Alert[],
+  changes: readonly AlertChange[],
   candidates: readonly CandidateSubscription[],
   deviceGroups: ReadonlyMap<string, string | null>,
 ): NewDelivery[] {
@@ -117,10 +130,11 @@ export function deliveriesForAlerts(
     byOrganisation.set(candidate.organisationId, list);
   }
   const out: NewDelivery[] = [];
-  for (const alert of alerts) {
+  for (const { alert, writtenAtMs } of changes) {
     if (alert.organisationId === null) continue;
     const device = { accessGroupId: deviceGroups.get(alert.deviceId) ?? null };
     for (const candidate of byOrganisation.get(alert.organisationId) ?? []) {
+      if (writtenAtMs < candidate.createdAtMs) continue;
       if (!filterMatches(candidate, alert, device) || !personMaySee(candidate.personGroupIds, device)) continue;
       out.push({
         organisationId: alert.organisationId,
