@@ -221,6 +221,18 @@ export const CONFIG_VARIABLES = [
     secret: false,
   },
   {
+    name: 'CONSUMPTION_GRACE_MS',
+    default: '172800000',
+    description: 'Milliseconds after the end of a consumption period (wall clock) before a closed period turns FINAL; later changes are RESTATED.',
+    secret: false,
+  },
+  {
+    name: 'CONSUMPTION_LATE_WINDOW_MS',
+    default: '604800000',
+    description: "Milliseconds of a register's history the consumption worker keeps behind its newest reading; older readings are too late (dead-lettered as READING_TOO_LATE).",
+    secret: false,
+  },
+  {
     name: 'METRICS_PORT',
     default: '0',
     description:
@@ -352,6 +364,8 @@ export interface Config {
   };
   /** The alerts worker's rules (streams/alerts/README.md). */
   readonly alerts: { readonly silenceFactor: number; readonly defaultIntervalS: number; readonly continuousFlowHours: number };
+  /** The consumption worker's rules (streams/consumption/README.md). */
+  readonly consumption: { readonly graceMs: number; readonly lateWindowMs: number };
   /** `port` 0 means an OS-chosen free port. */
   readonly metrics: { readonly port: number };
   readonly log: { readonly level: LogLevel };
@@ -493,6 +507,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       defaultIntervalS: positive('ALERTS_DEFAULT_INTERVAL_S'),
       continuousFlowHours: positive('ALERTS_CONTINUOUS_FLOW_HOURS'),
     },
+    consumption: { graceMs: positive('CONSUMPTION_GRACE_MS'), lateWindowMs: positive('CONSUMPTION_LATE_WINDOW_MS') },
     metrics: { port: port('METRICS_PORT', 0) },
     log: {
       level: isLogLevel(level)
