@@ -17,6 +17,7 @@ import {
   valueAt,
   worseQuality,
   type Chain,
+  type ChainPoint,
   type FrozenBoundary,
   type Quality,
   type RawPoint,
@@ -308,21 +309,20 @@ function prune(state: RegisterState, chain: Chain, rules: ConsumptionRules): Reg
   const cut = dayOf(state.profile, state.watermark - rules.lateWindowMs).startAt;
   if (state.base !== undefined && cut <= state.base.at) return state;
   if (Object.values(state.emitted).some((e) => e.endAt <= cut && e.status === 'PROVISIONAL' && e.detached !== true)) return state;
-  const at = valueAt(state.profile, chain, cut);
-  if (at === undefined) return state;
+  let anchor: ChainPoint | undefined;
+  for (const point of chain.points) if (point.at <= cut) anchor = point;
+  if (anchor === undefined || valueAt(state.profile, chain, cut) === undefined) return state;
   const old = state.base;
   const month = monthOf(state.profile, cut);
   let monthStart: FrozenBoundary | undefined;
   let carriedRollovers = 0;
   let carriedReplacements = 0;
   if (month.startAt < cut) {
-    if (old !== undefined && old.monthStart?.at === month.startAt) {
+    if (old?.monthStart?.at === month.startAt) {
       monthStart = old.monthStart;
-    } else if (old !== undefined && old.at === month.startAt) {
-      monthStart = { at: old.at, advance: old.advance, value: old.value, quality: old.quality };
-    } else {
+    } else if (old === undefined || month.startAt >= old.at) {
       const value = valueAt(state.profile, chain, month.startAt);
-      if (value !== undefined && (old === undefined || month.startAt > old.at)) monthStart = { at: month.startAt, ...value };
+      if (value !== undefined) monthStart = { at: month.startAt, ...value };
     }
     if (old !== undefined && old.at > month.startAt) {
       carriedRollovers = old.monthRollovers;
@@ -330,12 +330,9 @@ function prune(state: RegisterState, chain: Chain, rules: ConsumptionRules): Reg
     }
   }
   const countFrom = old !== undefined && old.at > month.startAt ? old.at : month.startAt;
-  let lastReadingAt = old?.lastReadingAt ?? cut;
-  for (const point of chain.points) if (point.at <= cut) lastReadingAt = point.readingAt;
   const base: SeriesBase = {
     at: cut,
-    ...at,
-    lastReadingAt,
+    anchor: { at: anchor.at, value: anchor.value, advance: anchor.advance, readingAt: anchor.readingAt },
     ...(monthStart === undefined ? {} : { monthStart }),
     monthRollovers: carriedRollovers + countBetween(chain.rollovers, countFrom, cut),
     monthReplacements: carriedReplacements + countBetween(chain.replacements, countFrom, cut),

@@ -46,10 +46,7 @@ export interface Replacement {
   readonly newInitialValue: bigint;
 }
 
-/**
- * The value of a boundary that pruning froze: the readings around it are gone, so it is kept as
- * computed, with the counts of the month it lies in up to it.
- */
+/** The value of a boundary that pruning froze: the readings around it are gone, so it is kept as computed. */
 export interface FrozenBoundary {
   readonly at: number;
   readonly advance: bigint;
@@ -58,10 +55,12 @@ export interface FrozenBoundary {
   readonly quality: Quality;
 }
 
-/** What pruning leaves of the past: the history begins at `base` (a daily boundary). */
-export interface SeriesBase extends FrozenBoundary {
-  /** Event time of the last reading at or before `at`, for the gap of the next boundary's quality. */
-  readonly lastReadingAt: number;
+/** What pruning leaves of the past: the history begins at `at` (a daily boundary). */
+export interface SeriesBase {
+  /** Readings at or before this instant are too late; periods starting before it are no longer computed. */
+  readonly at: number;
+  /** The last accepted point at or before `at`, kept so boundaries after `at` come out exactly as before pruning. */
+  readonly anchor: AnchorPoint;
   /** When `base.at` is not the start of its month: the month's start, frozen. */
   readonly monthStart?: FrozenBoundary;
   /** Wraps and replacements between `monthStart.at` (or `at`) and `at`. */
@@ -75,6 +74,14 @@ export interface SeriesSpec {
   readonly range: bigint | null;
   /** Longer gaps around a boundary make its value estimated. */
   readonly maxGapMs: number;
+}
+
+/** A point as the base keeps it. */
+export interface AnchorPoint {
+  readonly at: number;
+  readonly value: bigint;
+  readonly advance: bigint;
+  readonly readingAt: number;
 }
 
 /** An accepted point of the chain. */
@@ -118,7 +125,7 @@ export function buildChain(spec: SeriesSpec, readings: readonly RawPoint[], repl
   const applied: number[] = [];
   let last: ChainPoint | undefined;
   if (base !== undefined) {
-    last = { at: base.at, value: base.value, advance: base.advance, readingAt: base.lastReadingAt, quality: base.quality };
+    last = { ...base.anchor, quality: 'MEASURED' };
     points.push(last);
   }
   const pending = replacements.filter((r) => base === undefined || r.at > base.at).sort((a, b) => a.at - b.at);

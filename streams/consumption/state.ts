@@ -21,8 +21,9 @@ interface StateJson {
   readonly t: number[];
   readonly x: string[];
   readonly replacements: Array<{ id: string; at: number; oldFinalValue: string; newInitialValue: string }>;
-  readonly base?: FrozenJson & {
-    readonly lastReadingAt: number;
+  readonly base?: {
+    readonly at: number;
+    readonly anchor: { readonly at: number; readonly value: string; readonly advance: string; readonly readingAt: number };
     readonly monthStart?: FrozenJson;
     readonly monthRollovers: number;
     readonly monthReplacements: number;
@@ -36,8 +37,8 @@ const frozenFromJson = (f: FrozenJson): FrozenBoundary => ({ at: f.at, advance: 
 
 function baseFromJson(b: NonNullable<StateJson['base']>): SeriesBase {
   return {
-    ...frozenFromJson(b),
-    lastReadingAt: b.lastReadingAt,
+    at: b.at,
+    anchor: { ...b.anchor, value: BigInt(b.anchor.value), advance: BigInt(b.anchor.advance) },
     ...(b.monthStart === undefined ? {} : { monthStart: frozenFromJson(b.monthStart) }),
     monthRollovers: b.monthRollovers,
     monthReplacements: b.monthReplacements,
@@ -58,8 +59,8 @@ export const consumptionStateCodec: StateCodec<RegisterState> = {
         ? {}
         : {
             base: {
-              ...frozenToJson(base),
-              lastReadingAt: base.lastReadingAt,
+              at: base.at,
+              anchor: { ...base.anchor, value: base.anchor.value.toString(), advance: base.anchor.advance.toString() },
               ...(base.monthStart === undefined ? {} : { monthStart: frozenToJson(base.monthStart) }),
               monthRollovers: base.monthRollovers,
               monthReplacements: base.monthReplacements,
