@@ -92,6 +92,23 @@ const MEDIA: ReadonlyArray<{ medium: number; meanPerHour: number }> = [
   { medium: 0x02, meanPerHour: 400 }, // electricity, Wh
 ];
 
+/** Mean consumption per hour of a meter of `medium` (EN 13757-3 code), in litres or Wh. */
+export function meanPerHourOf(medium: number): number {
+  switch (medium) {
+    case 0x03:
+      return 60; // gas, litres
+    case 0x06:
+    case 0x07:
+    case 0x15:
+    case 0x16:
+      return 12; // water, litres
+    case 0x02:
+      return 400; // electricity, Wh
+    default:
+      return 900; // heat and cooling, Wh
+  }
+}
+
 /** Builds a fleet. Ids are unique across the fleet; keys are derived from the seed. */
 export function createFleet(mix: FleetMix, options: { seed: number; startMs: number; intervalMs: number }): SimDevice[] {
   const random = seededRandom(options.seed);

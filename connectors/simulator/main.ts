@@ -7,7 +7,16 @@
  *
  * Variables (besides the common ones): SIM_DEVICES_PER_KIND (default 8), SIM_STATIONS (3),
  * SIM_INTERVAL_MIN (15), SIM_BACKFILL_HOURS (24), SIM_SPEED (3600), SIM_SEED (1),
- * SIM_LNS_PORT (8090), SIM_WAIT_FOR (the ingest health URL), SIM_LEDGER_FILE.
+ * SIM_LNS_PORT (8090), SIM_WAIT_FOR (the ingest health URL), SIM_LEDGER_FILE, and:
+ *
+ * - SIM_MBUS_FRAMES: `libmbus` (default) — wired meters send frames captured from real meters,
+ *   read from `MBUS_FIXTURES_DIR` (else `../shared/fixtures/libmbus`), with advancing counters; the
+ *   simulator says so and falls back to `synthetic` when the fixtures are not there; `synthetic` —
+ *   frames the simulator encodes itself.
+ * - Faults (simulator.ts has what each does; all off by default): SIM_DUPLICATE_RATE,
+ *   SIM_REORDER_RATE, SIM_GARBAGE_RATE (probabilities per message), SIM_DISCONNECT_RATE (per 100 ms
+ *   tick), SIM_SILENCE=`<deviceId>:<seconds>[@<afterSeconds>]`,… (the device ids are printed at
+ *   start). Each is counted in the ledger, beside what reconciliation compares.
  */
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../core/config.js';
@@ -15,6 +24,9 @@ import { createLogger } from '../../core/log.js';
 import { errorMessage } from '../../core/errors.js';
 import { startLnsEmulator } from '../lns/emulator.js';
 import { bootstrapRegistry } from './bootstrap.js';
+import { faultsFromEnv } from './env.js';
+import { deviceIdOf } from './messages.js';
+import { defaultFixturesDir, loadFrameTemplates, type FrameTemplate } from './real-frames.js';
 import { createSimulator } from './simulator.js';
 
 const env = process.env;
@@ -39,6 +51,18 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.log.level, name: 'simulator' });
   const perKind = number('SIM_DEVICES_PER_KIND', 8);
+  const faults = faultsFromEnv(env);
+  const frames = env['SIM_MBUS_FRAMES'] ?? 'libmbus';
+  if (frames !== 'libmbus' && frames !== 'synthetic') throw new TypeError(`SIM_MBUS_FRAMES must be libmbus or synthetic, got "${frames}"`);
+  let frameTemplates: FrameTemplate[] | undefined;
+  if (frames === 'libmbus') {
+    try {
+      frameTemplates = loadFrameTemplates(defaultFixturesDir(env));
+      process.stdout.write(`[sim] wired meters send ${frameTemplates.length} real meters' frames (libmbus fixtures)\n`);
+    } catch (err) {
+      process.stdout.write(`[sim] ${errorMessage(err)}; wired meters send synthetic frames\n`);
+    }
+  }
   const lns = await startLnsEmulator({ port: number('SIM_LNS_PORT', 8090), users: { [config.lns.login ?? 'sim']: config.lns.password ?? 'sim' } });
   const simulator = createSimulator({
     mix: {
@@ -49,6 +73,8 @@ async function main(): Promise<void> {
     intervalMs: number('SIM_INTERVAL_MIN', 15) * 60_000,
     backfillMs: number('SIM_BACKFILL_HOURS', 24) * 3_600_000,
     speed: number('SIM_SPEED', 3600),
+    ...(frameTemplates === undefined ? {} : { frameTemplates }),
+    faults,
     targets: { mqttUrl: config.mqtt.url, tcp: { host: '127.0.0.1', port: config.ingest.tcpPort }, lns },
     logger,
   });
@@ -61,11 +87,18 @@ async function main(): Promise<void> {
   }
   await simulator.start({ http: { baseUrl: `http://127.0.0.1:${config.ingest.httpPort}`, token } });
   process.stdout.write(`[sim] ${simulator.devices.length} devices sending; LNS emulator at ${lns.url}\n`);
+  process.stdout.write(`[sim] device ids (for SIM_SILENCE): ${simulator.devices.map(deviceIdOf).join(' ')}\n`);
 
   const ledgerFile = env['SIM_LEDGER_FILE'];
   const report = setInterval(() => {
     const line = Object.entries(simulator.ledger)
-      .map(([transport, c]) => `${transport} ${c.acknowledged}/${c.sent}${c.refused ? ` refused ${c.refused}` : ''}${c.resent ? ` resent ${c.resent}` : ''}`)
+      .map(([transport, c]) => {
+        const extras = (['refused', 'resent', 'duplicates', 'reordered', 'garbage', 'disconnects', 'silenced'] as const)
+          .filter((name) => c[name] > 0)
+          .map((name) => ` ${name} ${c[name]}`)
+          .join('');
+        return `${transport} ${c.acknowledged}/${c.sent}${extras}`;
+      })
       .join(' · ');
     process.stdout.write(`[sim] ${new Date(simulator.clockMs()).toISOString()} acknowledged/sent: ${line}\n`);
     if (ledgerFile) void writeFile(ledgerFile, JSON.stringify(simulator.ledger, null, 2));

@@ -20,6 +20,13 @@ export function meterDevEui(meter: SimMeter): string {
   return `70b3d5e7${String(meter.id).padStart(8, '0')}`;
 }
 
+/** The deviceId meterflux gives a simulated device (`SIM_SILENCE` names devices by it). */
+export function deviceIdOf(device: SimMeter | SimStation): string {
+  if (device.kind === 'station-mqtt') return `station:${device.stationId}`;
+  if (device.kind === 'chirpstack-mqtt' || device.kind === 'lns-websocket') return `lorawan:${meterDevEui(device)}`;
+  return meterDeviceId(device);
+}
+
 /** The register and the time as data records; volume in litres (VIF 0x13), energy in Wh (VIF 0x03). */
 function records(meter: SimMeter, register: bigint, atMs: number): RecordSpec[] {
   const vif = meter.medium === 0x07 || meter.medium === 0x03 ? 0x13 : 0x03;
