@@ -107,7 +107,9 @@ export type ProblemReason =
   | 'TARIFF_GAP'
   | 'TARIFF_OVERLAP'
   | 'TARIFF_INCONSISTENT'
-  | 'TARIFF_UNIT_MISMATCH';
+  | 'TARIFF_UNIT_MISMATCH'
+  /** A value does not fit the file layout (e.g. an ERIP account number over 30 characters): the whole batch is held back. */
+  | 'FILE_LAYOUT';
 
 /** Something held back, and why. */
 export interface Problem {
