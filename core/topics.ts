@@ -58,6 +58,11 @@ export interface TopicCatalogue {
   readonly concentrationHourly: TopicSpec<'Concentration'>;
   readonly concentrationDaily: TopicSpec<'Concentration'>;
   readonly footprintMonthly: TopicSpec<'Footprint'>;
+  /**
+   * Internal to the footprint worker: monthly consumption re-keyed by organisation, so one
+   * organisation's registers meet on one partition (streams/footprint/README.md).
+   */
+  readonly footprintConsumption: TopicSpec<'Consumption'>;
   readonly alerts: TopicSpec<'Alert'>;
   /** Every topic, data topics and their dead-letter topics, in creation order. */
   readonly all: readonly TopicSpec[];
@@ -130,6 +135,9 @@ export function createTopicCatalogue(options: CatalogueOptions = {}): TopicCatal
       stationPeriodKey, 'compact', compacted),
     footprintMonthly: spec('footprint.monthly.v1', 'Footprint', 'organisationId|month|scope',
       (v) => `${v.organisationId}|${v.month}|${v.scope}`, 'compact', compacted),
+    // A repartition topic: its records are consumed once, so it keeps a week for restarts and replays.
+    footprintConsumption: spec('footprint.consumption-by-organisation.v1', 'Consumption', 'organisationId',
+      (v) => v.organisationId, 'delete', retention(7)),
     alerts: spec('alert.v1', 'Alert', 'deviceId', (v) => v.deviceId, 'delete', retention(365)),
   };
 
