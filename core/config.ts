@@ -261,38 +261,6 @@ export const CONFIG_VARIABLES = [
   {
     name: 'FOOTPRINT_FACTOR_POLL_S',
     default: '60',
-    description: 'Seconds between the footprint worker\'s checks of PostgreSQL `emission_factors`; a change recomputes the months it touches.',
-    secret: false,
-  },
-  {
-    name: 'CONCENTRATION_GWP_SET',
-    default: 'IPCC-AR6',
-    description:
-      'GWP100 set of the concentration worker\'s CO₂-equivalents, named on every record: `IPCC-AR6` (CH₄ 27.9, N₂O 273), ' +
-      '`IPCC-AR6-fossil` (CH₄ 29.8), `IPCC-AR5` (28, 265), `IPCC-AR5-fossil` (30), `IPCC-AR4` (25, 298).',
-    secret: false,
-  },
-  {
-    name: 'CONCENTRATION_DEFAULT_INTERVAL_S',
-    default: '60',
-    description: 'Reporting interval in seconds assumed for a station whose registry row has no `expected_interval_s`, for the expected sample count.',
-    secret: false,
-  },
-  {
-    name: 'CONCENTRATION_LATENESS_H',
-    default: '48',
-    description: 'Hours a station sample may arrive behind the station\'s newest sample and still revise its hour and day; older samples are refused.',
-    secret: false,
-  },
-  {
-    name: 'CONCENTRATION_IDLE_CLOSE_S',
-    default: '600',
-    description: 'Seconds of silence (wall clock) after which a station\'s ended hour and day are emitted without waiting for its next sample.',
-    secret: false,
-  },
-  {
-    name: 'FOOTPRINT_FACTOR_POLL_S',
-    default: '60',
     description:
       'Seconds between the footprint worker\'s checks of each organisation: months with new consumption are written then, ' +
       'and a change in PostgreSQL `emission_factors` recomputes the months it touches.',
@@ -367,10 +335,6 @@ export type ConfigVariableName = (typeof CONFIG_VARIABLES)[number]['name'];
 export const GWP_SET_NAMES = ['IPCC-AR6', 'IPCC-AR6-fossil', 'IPCC-AR5', 'IPCC-AR5-fossil', 'IPCC-AR4'] as const;
 export type GwpSetName = (typeof GWP_SET_NAMES)[number];
 
-/** The GWP100 sets `CONCENTRATION_GWP_SET` accepts (streams/concentration/gases.ts holds their values). */
-export const GWP_SET_NAMES = ['IPCC-AR6', 'IPCC-AR6-fossil', 'IPCC-AR5', 'IPCC-AR5-fossil', 'IPCC-AR4'] as const;
-export type GwpSetName = (typeof GWP_SET_NAMES)[number];
-
 /** Kafka client and topic set-up. */
 export interface KafkaConfig {
   /** Bootstrap brokers as `host:port`, at least one. */
@@ -440,15 +404,6 @@ export interface Config {
   readonly alerts: { readonly silenceFactor: number; readonly defaultIntervalS: number; readonly continuousFlowHours: number };
   /** The consumption worker's rules (streams/consumption/README.md). */
   readonly consumption: { readonly graceMs: number; readonly lateWindowMs: number };
-  /** The concentration worker's rules (streams/concentration/README.md). */
-  readonly concentration: {
-    readonly gwpSet: GwpSetName;
-    readonly defaultIntervalS: number;
-    readonly latenessH: number;
-    readonly idleCloseS: number;
-  };
-  /** The footprint worker's emission-factor polling (streams/footprint/README.md). */
-  readonly footprint: { readonly factorPollS: number };
   /** The concentration worker's rules (streams/concentration/README.md). */
   readonly concentration: {
     readonly gwpSet: GwpSetName;
@@ -600,15 +555,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       continuousFlowHours: positive('ALERTS_CONTINUOUS_FLOW_HOURS'),
     },
     consumption: { graceMs: positive('CONSUMPTION_GRACE_MS'), lateWindowMs: positive('CONSUMPTION_LATE_WINDOW_MS') },
-    concentration: {
-      gwpSet: (GWP_SET_NAMES as readonly string[]).includes(read('CONCENTRATION_GWP_SET') ?? '')
-        ? (read('CONCENTRATION_GWP_SET') as GwpSetName)
-        : fail('IPCC-AR6', `CONCENTRATION_GWP_SET must be one of ${GWP_SET_NAMES.join(', ')}, got "${read('CONCENTRATION_GWP_SET') ?? ''}"`),
-      defaultIntervalS: positive('CONCENTRATION_DEFAULT_INTERVAL_S'),
-      latenessH: positive('CONCENTRATION_LATENESS_H'),
-      idleCloseS: positive('CONCENTRATION_IDLE_CLOSE_S'),
-    },
-    footprint: { factorPollS: positive('FOOTPRINT_FACTOR_POLL_S') },
     concentration: {
       gwpSet: (GWP_SET_NAMES as readonly string[]).includes(read('CONCENTRATION_GWP_SET') ?? '')
         ? (read('CONCENTRATION_GWP_SET') as GwpSetName)
