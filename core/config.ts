@@ -267,6 +267,66 @@ export const CONFIG_VARIABLES = [
     secret: false,
   },
   {
+    name: 'BILLING_HTTP_PORT',
+    default: '8090',
+    description: 'Port of the billing connector\'s pull API (`/v1/batches`), where billing systems list, download and acknowledge export batches.',
+    secret: false,
+  },
+  {
+    name: 'BILLING_EXPORT_DIR',
+    default: 'var/billing',
+    description: 'Directory the billing connector writes export files to (created if missing); unused when BILLING_S3_URL is set.',
+    secret: false,
+  },
+  {
+    name: 'BILLING_S3_URL',
+    default: undefined,
+    description: 'S3-compatible bucket for export files instead of BILLING_EXPORT_DIR, path style with an optional key prefix, e.g. `https://s3.eu-central-1.amazonaws.com/bucket/billing/`.',
+    secret: false,
+  },
+  {
+    name: 'BILLING_S3_REGION',
+    default: 'us-east-1',
+    description: 'Region the billing connector signs S3 requests for (AWS Signature Version 4).',
+    secret: false,
+  },
+  {
+    name: 'BILLING_S3_ACCESS_KEY_ID',
+    default: undefined,
+    description: 'Access key id for BILLING_S3_URL; the billing connector refuses to start with BILLING_S3_URL but without it.',
+    secret: false,
+  },
+  {
+    name: 'BILLING_S3_SECRET_ACCESS_KEY',
+    default: undefined,
+    description: 'Secret access key for BILLING_S3_URL; the billing connector refuses to start with BILLING_S3_URL but without it.',
+    secret: true,
+  },
+  {
+    name: 'BILLING_ENCODING',
+    default: 'utf-8',
+    description: 'Character encoding of export files: `utf-8` or `windows-1251`.',
+    secret: false,
+  },
+  {
+    name: 'BILLING_SETTLE_MS',
+    default: '300000',
+    description: 'Milliseconds after the last change of a month\'s consumption before it is exported although some accounts are not final yet (they follow in a supplement batch).',
+    secret: false,
+  },
+  {
+    name: 'BILLING_RESCAN_MS',
+    default: '300000',
+    description: 'Milliseconds after which a month that waits for something (a tariff, a mapping, a final record) is evaluated again without a new record.',
+    secret: false,
+  },
+  {
+    name: 'BILLING_EXPORT_INTERVAL_MS',
+    default: '10000',
+    description: 'Milliseconds between the billing connector\'s export runs (records turning final also start one).',
+    secret: false,
+  },
+  {
     name: 'METRICS_PORT',
     default: '0',
     description:
@@ -358,6 +418,10 @@ export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
 export const LNS_DIALECTS = ['vega', 'loriot'] as const;
 export type LnsDialectName = (typeof LNS_DIALECTS)[number];
 
+/** Character encodings of billing export files (`BILLING_ENCODING`). */
+export const BILLING_FILE_ENCODINGS = ['utf-8', 'windows-1251'] as const;
+export type BillingFileEncoding = (typeof BILLING_FILE_ENCODINGS)[number];
+
 /** Ingest limits and ports. */
 export interface IngestConfig {
   readonly httpPort: number;
@@ -413,6 +477,19 @@ export interface Config {
   };
   /** The footprint worker's emission-factor polling (streams/footprint/README.md). */
   readonly footprint: { readonly factorPollS: number };
+  /** The billing export connector (connectors/billing/README.md); files go to `s3Url` when it is set, else to `exportDir`. */
+  readonly billing: {
+    readonly httpPort: number;
+    readonly exportDir: string;
+    readonly s3Url: string | undefined;
+    readonly s3Region: string;
+    readonly s3AccessKeyId: string | undefined;
+    readonly s3SecretAccessKey: string | undefined;
+    readonly encoding: BillingFileEncoding;
+    readonly settleMs: number;
+    readonly rescanMs: number;
+    readonly exportIntervalMs: number;
+  };
   /** `port` 0 means an OS-chosen free port. */
   readonly metrics: { readonly port: number };
   readonly log: { readonly level: LogLevel };
@@ -564,6 +641,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       idleCloseS: positive('CONCENTRATION_IDLE_CLOSE_S'),
     },
     footprint: { factorPollS: positive('FOOTPRINT_FACTOR_POLL_S') },
+    billing: {
+      httpPort: port('BILLING_HTTP_PORT'),
+      exportDir: read('BILLING_EXPORT_DIR') ?? '',
+      s3Url: read('BILLING_S3_URL') === undefined ? undefined : url('BILLING_S3_URL', ['http:', 'https:']).url,
+      s3Region: read('BILLING_S3_REGION') ?? '',
+      s3AccessKeyId: read('BILLING_S3_ACCESS_KEY_ID'),
+      s3SecretAccessKey: read('BILLING_S3_SECRET_ACCESS_KEY'),
+      encoding: (BILLING_FILE_ENCODINGS as readonly string[]).includes(read('BILLING_ENCODING') ?? '')
+        ? (read('BILLING_ENCODING') as BillingFileEncoding)
+        : fail('utf-8', `BILLING_ENCODING must be one of ${BILLING_FILE_ENCODINGS.join(', ')}, got "${read('BILLING_ENCODING') ?? ''}"`),
+      settleMs: positive('BILLING_SETTLE_MS'),
+      rescanMs: positive('BILLING_RESCAN_MS'),
+      exportIntervalMs: positive('BILLING_EXPORT_INTERVAL_MS'),
+    },
     metrics: { port: port('METRICS_PORT', 0) },
     log: {
       level: isLogLevel(level)
@@ -608,6 +699,11 @@ export function redactConfig(config: Config): RedactedConfig {
     mqtt: { ...config.mqtt, url: redactUrl(config.mqtt.url) },
     lns: { ...config.lns, password: config.lns.password === undefined ? undefined : REDACTED },
     deviceKeys: { encryptionKey: config.deviceKeys.encryptionKey === undefined ? 'unset' : REDACTED },
+    billing: {
+      ...config.billing,
+      s3Url: config.billing.s3Url === undefined ? undefined : redactUrl(config.billing.s3Url),
+      s3SecretAccessKey: config.billing.s3SecretAccessKey === undefined ? undefined : REDACTED,
+    },
     notifications: {
       ...config.notifications,
       smtpUrl: config.notifications.smtpUrl === undefined ? undefined : redactUrl(config.notifications.smtpUrl),
