@@ -1,0 +1,272 @@
+/**
+ * The consumption stage against a bare consume loop of the same topic, its state per register,
+ * and its restore from the changelog.
+ *
+ * Stage: a prefixed `reading.v1` (3 partitions) is filled once with {@link READINGS} readings:
+ * {@link REGISTERS} cumulative registers (one device each, no registry rows, so the defaults),
+ * each read every hour, in event-time order per device, interleaved across devices as a fleet
+ * sends them. A consumption run is the worker in-process under a fresh prefix (fresh consumer
+ * group and changelog, cold registry cache against PostgreSQL); its clock starts once it is
+ * started and stops when its group's committed offsets reach the end of the topic. The baseline
+ * is a bare kafkajs consumer of the same topic (read_committed, the runner's fetch sizes), from
+ * its join to its last record. Runs alternate after an untimed warm-up of each.
+ *
+ * State: heap bytes per register of {@link applyReading} states after 8 days of hourly readings
+ * (the default 7-day late-data window keeps about 8 days) for 100k registers, and after 8 days of
+ * daily readings for 100k and 1M registers, against the bytes the same states take encoded in
+ * the changelog.
+ *
+ * Restore: 100k register states (8 days of daily readings) written to a prefixed changelog of 3
+ * partitions; the runner's restore (`restorePartitions`: read, decode, build the state) in
+ * registers per second against a bare consume loop of the same changelog.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { loadConfig } from '../core/config.js';
+import { createRecordProducer } from '../core/kafka/record-producer.js';
+import type { Reading } from '../schemas/avro/index.js';
+import { SAMPLE_RECORDS } from '../schemas/avro/samples.js';
+import { applyReading, emptyState, type ConsumptionRules, type RegisterProfile, type RegisterState } from '../streams/consumption/engine.js';
+import { parseNano } from '../streams/consumption/nano.js';
+import { createRegistry, DEFAULT_MAX_GAP_MS, rangeOf } from '../streams/consumption/registry.js';
+import { consumptionStateCodec } from '../streams/consumption/state.js';
+import { createConsumptionWorker } from '../streams/consumption/worker.js';
+import { restorePartitions } from '../streams/runtime/restore.js';
+import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
+import { deleteTopics, testKernel, waitFor, type TestKernel } from '../test/support/stack.js';
+import { median, type BenchResult } from './lib/measure.js';
+
+const REGISTERS = 5000;
+const READINGS = 100_000;
+const REPEATS = 3;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const RULES: ConsumptionRules = { graceMs: 2 * DAY, lateWindowMs: 7 * DAY };
+const START = Date.parse('2026-01-05T00:00:00Z');
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
+
+function readingsOf(prefix: string): Reading[] {
+  const out: Reading[] = [];
+  for (let i = 0; out.length < READINGS; i++) {
+    const r = i % REGISTERS;
+    const hour = Math.floor(i / REGISTERS);
+    const deviceId = `mbus:${prefix}${String(r).padStart(6, '0')}`;
+    const observedAt = START + hour * HOUR + r;
+    out.push({ ...SAMPLE_RECORDS.Reading, readingId: `${deviceId}:${hour}`, uplinkId: `${deviceId}:${hour}`, deviceId, registerKey: 'volume',
+      organisationId: null, siteId: null, quantity: 'volume', value: Number((1000 + hour * (0.5 + r / REGISTERS)).toFixed(3)), unit: 'm3',
+      function: 'INSTANTANEOUS', storageNumber: 0, cumulative: true, observedAt, receivedAt: observedAt, qualityFlags: [] });
+  }
+  return out;
+}
+
+async function benchStage(kernel: TestKernel): Promise<BenchResult> {
+  const config = loadConfig(process.env);
+  const db = new pg.Pool({ connectionString: config.postgres.url, max: 2 });
+  const topic = kernel.catalogue.readings;
+  const raw = new Kafka({ clientId: 'bench-consumption-raw', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+  const admin = kernel.kafka.admin();
+  await admin.connect();
+  try {
+    const producer = createRecordProducer({ kafka: kernel.kafka, codec: kernel.codec, topics: [topic] });
+    await producer.start();
+    const readings = readingsOf(kernel.prefix);
+    for (let i = 0; i < readings.length; i += 5000) await producer.produce(topic, readings.slice(i, i + 5000));
+    await producer.stop();
+
+    async function baselineRun(): Promise<number> {
+      const consumer = raw.consumer({
+        groupId: `${kernel.prefix}bare-${Math.random()}`,
+        maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
+        maxBytes: DEFAULT_MAX_BYTES_PER_PARTITION * topic.partitions,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+      let seen = 0;
+      let done!: (s: number) => void;
+      const finished = new Promise<number>((resolve) => (done = resolve));
+      let started = 0n;
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          seen += batch.messages.length;
+          if (seen >= READINGS) done(seconds(started));
+        },
+      });
+      started = process.hrtime.bigint();
+      const rate = READINGS / (await finished);
+      await consumer.disconnect();
+      return rate;
+    }
+
+    async function consumptionRun(run: string): Promise<number> {
+      const prefix = `${kernel.prefix}${run}.`;
+      const worker = createConsumptionWorker({
+        kafka: kernel.kafka, codec: kernel.codec, catalogue: kernel.catalogue, logger: kernel.logger,
+        registry: createRegistry({ db, logger: kernel.logger }), rules: RULES, prefix,
+      });
+      const started = process.hrtime.bigint();
+      await worker.start();
+      await waitFor(`consumption run ${run} to commit ${READINGS} readings`, async () => {
+        const committed = (await admin.groupOffsets(`${prefix}consumption`, topic.name)).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+        return committed >= READINGS;
+      }, { timeoutMs: 900_000, intervalMs: 20 });
+      const rate = READINGS / seconds(started);
+      if (worker.stateSize() !== REGISTERS) throw new Error(`consumption run ${run}: ${worker.stateSize()} registers in state, expected ${REGISTERS}`);
+      await worker.stop();
+      return rate;
+    }
+
+    await baselineRun();
+    await consumptionRun('warm');
+    const subject: number[] = [];
+    const baseline: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      baseline.push(await baselineRun());
+      subject.push(await consumptionRun(`r${i}`));
+    }
+    return {
+      name: 'consume + daily/monthly consumption (hourly readings, 5000 registers)',
+      subject: median(subject),
+      baseline: median(baseline),
+      baselineName: 'bare kafkajs consume loop',
+      aim: 0.7,
+      unit: 'rec/s',
+    };
+  } finally {
+    await admin.disconnect();
+    await db.end();
+  }
+}
+
+function profileOf(i: number): RegisterProfile {
+  return {
+    registerId: `mbus:${String(i).padStart(8, '0')}/volume`, deviceId: `mbus:${String(i).padStart(8, '0')}`, registerKey: 'volume', unit: 'm3',
+    organisationId: 'org-1', siteId: 'site-1', timeZone: 'Europe/Berlin', billingDayStartHour: 0, range: rangeOf(null, null), maxGapMs: DEFAULT_MAX_GAP_MS,
+  };
+}
+
+/** A register's state after `count` readings `stepMs` apart, computed as the worker would. */
+function stateAfter(i: number, count: number, stepMs: number): RegisterState {
+  const profile = profileOf(i);
+  let state = emptyState(profile);
+  for (let k = 0; k < count; k++) {
+    state = applyReading(state, profile, [], { at: START + k * stepMs + i, value: parseNano((1000 + k * 0.731 + i / 1000).toFixed(3)) }, START + 30 * DAY, RULES).state;
+  }
+  return state;
+}
+
+function heapUsed(): number {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Heap and changelog bytes per register for `registers` registers of one template history. */
+function stateBytes(registers: number, count: number, stepMs: number): { heap: number; encoded: number } {
+  // Registers of one history differ only in ids and values: compute a few, clone the rest by re-running cheaply.
+  const before = heapUsed();
+  const states: RegisterState[] = new Array<RegisterState>(registers);
+  const template = stateAfter(0, count, stepMs);
+  for (let i = 0; i < registers; i++) {
+    states[i] = consumptionStateCodec.decode(consumptionStateCodec.encode({ ...template, profile: profileOf(i) }));
+  }
+  const heap = (heapUsed() - before) / registers;
+  const encoded = consumptionStateCodec.encode(states[registers - 1]!).length;
+  if (states.length !== registers) throw new Error('unreachable');
+  return { heap, encoded };
+}
+
+async function benchRestore(kernel: TestKernel): Promise<BenchResult> {
+  const registers = 100_000;
+  const config = loadConfig(process.env);
+  const changelog = `${kernel.prefix}restore.changelog.v1`;
+  const raw = new Kafka({ clientId: 'bench-consumption-restore', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+  const admin = kernel.kafka.admin();
+  await admin.connect();
+  await admin.createTopics([{ name: changelog, partitions: 3, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
+  await admin.disconnect();
+  const producer = kernel.kafka.producer();
+  await producer.connect();
+  const template = stateAfter(0, 8, DAY);
+  for (let i = 0; i < registers; i += 5000) {
+    await producer.send(changelog, Array.from({ length: 5000 }, (_, k) => {
+      const state = { ...template, profile: profileOf(i + k) };
+      return { key: state.profile.registerId, value: consumptionStateCodec.encode(state), partition: (i + k) % 3 };
+    }));
+  }
+  await producer.disconnect();
+
+  async function restoreRun(): Promise<number> {
+    const started = process.hrtime.bigint();
+    const states = await restorePartitions({ kafka: kernel.kafka, changelog, partitions: [0, 1, 2], codec: consumptionStateCodec, logger: kernel.logger });
+    const rate = registers / seconds(started);
+    const size = [...states.values()].reduce((sum, s) => sum + s.size, 0);
+    if (size !== registers) throw new Error(`restored ${size} registers, expected ${registers}`);
+    return rate;
+  }
+  async function bareRun(): Promise<number> {
+    const consumer = raw.consumer({ groupId: `${kernel.prefix}bare-restore-${Math.random()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: changelog, fromBeginning: true });
+    let seen = 0;
+    let done!: (s: number) => void;
+    const finished = new Promise<number>((resolve) => (done = resolve));
+    const started = process.hrtime.bigint();
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+        if (seen >= registers) done(seconds(started));
+      },
+    });
+    const rate = registers / (await finished);
+    await consumer.disconnect();
+    return rate;
+  }
+  await restoreRun();
+  const subject: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    baseline.push(await bareRun());
+    subject.push(await restoreRun());
+  }
+  return {
+    name: `restore 100k registers from the changelog (median ${(registers / median(subject)).toFixed(1)} s)`,
+    subject: median(subject),
+    baseline: median(baseline),
+    baselineName: 'bare kafkajs consume of the changelog',
+    unit: 'registers/s',
+  };
+}
+
+/** The consumption benchmarks, for `make bench` (bench/run.ts). */
+export async function benchConsumption(): Promise<BenchResult[]> {
+  const kernel = await testKernel('bench-consumption');
+  try {
+    const results = [await benchStage(kernel), await benchRestore(kernel)];
+    for (const [label, registers, count, step] of [
+      ['hourly readings', 100_000, 8 * 24, HOUR],
+      ['daily readings', 100_000, 8, DAY],
+      ['daily readings', 1_000_000, 8, DAY],
+    ] as const) {
+      const bytes = stateBytes(registers, count, step);
+      results.push({
+        name: `state per register, ${label}, ${registers.toLocaleString('en')} registers (heap vs changelog bytes)`,
+        subject: bytes.heap,
+        baseline: bytes.encoded,
+        baselineName: 'encoded in the changelog',
+        unit: 'B',
+      });
+    }
+    return results;
+  } finally {
+    await deleteTopics(kernel);
+  }
+}
+
+if (process.argv[1]?.endsWith('consumption.bench.ts')) {
+  const { renderResults } = await import('./lib/measure.js');
+  process.stdout.write(`${renderResults(await benchConsumption())}\n`);
+  process.exit(0);
+}
