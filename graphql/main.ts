@@ -35,7 +35,7 @@ export interface ApiProcessOptions {
   readonly metrics?: Registry;
   /** @default the catalogue of `config.kafka.partitions`, unprefixed */
   readonly catalogue?: TopicCatalogue;
-  /** Prefix of the Elasticsearch aliases read. @default '' */
+  /** Prefix of the Elasticsearch aliases read. @default config.index.prefix (`INDEX_PREFIX`) */
   readonly indexPrefix?: string;
   /** @default config.api.port */
   readonly port?: number;
@@ -73,14 +73,14 @@ export function createApiProcess(options: ApiProcessOptions): ApiProcess {
   });
   postgres.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
   const elasticsearch = new ElasticsearchClient({ node: config.elasticsearch.url, maxRetries: 1, requestTimeout: operationTimeoutMs });
-  const producer = createRecordProducer({ kafka, codec, topics: [catalogue.alerts, catalogue.rawUplinks] });
+  const producer = createRecordProducer({ kafka, codec, topics: [catalogue.alerts, catalogue.devices, catalogue.rawUplinks] });
   const live = createLiveHub({ kafka, codec, catalogue, logger, groupPrefix: `${config.kafka.clientId}-api` });
   const services: ApiServices = {
     config,
     logger,
     postgres,
     elasticsearch,
-    indices: indexNames(options.indexPrefix ?? ''),
+    indices: indexNames(options.indexPrefix ?? config.index.prefix),
     kafka,
     codec,
     catalogue,

@@ -51,6 +51,8 @@ interface Execution {
   readonly subscribers: Set<BoundedQueue<ExecutionResult>>;
   readonly controller: AbortController;
   source: AsyncIterableIterator<ExecutionResult> | undefined;
+  /** Settles once graphql's subscribe has run: the source stream, or the result that refused it. */
+  ready: Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 }
 
 /** Creates the shared subscribe; one per server, so sharing spans every socket of the instance. */
@@ -98,23 +100,33 @@ export function createSharedSubscribe(options: SharedSubscribeOptions): SharedSu
     const shareable = !hasAfterArgument(args.document, args.variableValues);
     const key = shareable ? executionKey(args, context) : `unshared:${(unshared += 1)}`;
     let execution = executions.get(key);
-    let queue: BoundedQueue<ExecutionResult>;
     if (execution === undefined) {
-      const created: Execution = { subscribers: new Set(), controller: new AbortController(), source: undefined };
-      execution = created;
+      const created: Execution = { subscribers: new Set(), controller: new AbortController(), source: undefined, ready: undefined! };
       // The execution outlives the socket that started it: it stops when its last subscriber leaves.
       const sharedContext: ApiContext = { ...context, signal: created.controller.signal };
-      const result = await subscribe({ ...args, contextValue: sharedContext });
-      if (!isAsyncIterable(result)) return result;
-      created.source = result;
+      // Registered before the first await, so a subscriber arriving meanwhile joins this execution.
+      created.ready = subscribe({ ...args, contextValue: sharedContext }).then((result) => {
+        if (!isAsyncIterable(result)) {
+          executions.delete(key);
+          return result;
+        }
+        created.source = result;
+        void pump(key, created, result);
+        return result;
+      });
       executions.set(key, created);
-      queue = new BoundedQueue(options.bufferSize, () => detach(key, created, queue));
-      created.subscribers.add(queue);
-      void pump(key, created, result);
-    } else {
-      const joined = execution;
-      queue = new BoundedQueue(options.bufferSize, () => detach(key, joined, queue));
-      joined.subscribers.add(queue);
+      execution = created;
+    }
+    const joined = execution;
+    const queue: BoundedQueue<ExecutionResult> = new BoundedQueue(options.bufferSize, () => detach(key, joined, queue));
+    joined.subscribers.add(queue);
+    const started = await joined.ready.catch((err: unknown) => {
+      executions.delete(key);
+      throw err;
+    });
+    if (!isAsyncIterable(started)) {
+      joined.subscribers.delete(queue);
+      return started;
     }
     context.signal.addEventListener('abort', () => void queue.return(), { once: true });
     return queue;

@@ -2,6 +2,8 @@
  * The core module: `graphql/schema.graphql` and its resolvers.
  */
 import type { ApiModule } from '../server/module.js';
+import { measurementResolvers } from './measurements.js';
+import { mutationResolvers } from './mutations.js';
 import { registryResolvers } from './registry.js';
 import { DateTime, Decimal } from './scalars.js';
 import { subscriptionResolvers } from './subscriptions.js';
@@ -9,7 +11,7 @@ import { subscriptionResolvers } from './subscriptions.js';
 export const coreModule: ApiModule = {
   name: 'core',
   typeDefs: [new URL('../schema.graphql', import.meta.url)],
-  resolvers: mergeResolvers(registryResolvers, subscriptionResolvers, { DateTime, Decimal }),
+  resolvers: mergeResolvers(registryResolvers, measurementResolvers, mutationResolvers, subscriptionResolvers, { DateTime, Decimal }),
 };
 
 /** Resolver maps merged by type; a field defined twice is a programming error. */

@@ -3,7 +3,7 @@
  * access groups (the set of visible device ids, loaded at subscribe time and refreshed every
  * {@link REFRESH_MS}), and by the subscription's own filter, before it is queued for the client.
  */
-import { GraphQLError } from 'graphql/index.js';
+import type { GraphQLError } from 'graphql/index.js';
 import type { RecordTypes } from '../../schemas/avro/index.js';
 import { OVERFLOW, type LiveItem, type LiveRecords, type LiveStream } from '../live/hub.js';
 import { slowSubscriberResult } from '../live/shared-subscribe.js';

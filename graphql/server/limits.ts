@@ -29,11 +29,13 @@ export interface OperationLimits {
   readonly maxDepth: number;
   /** @default 50000 */
   readonly maxComplexity: number;
-  /** Page size assumed for a connection queried without `first`. @default 100 */
+  /** Page size assumed for `first: $variable` without a default. @default 100 */
   readonly defaultPageSize: number;
+  /** Items assumed for a plain list field (a device's registers, a map's features). @default 20 */
+  readonly listSize: number;
 }
 
-export const DEFAULT_LIMITS: OperationLimits = { maxDepth: 12, maxComplexity: 50_000, defaultPageSize: 100 };
+export const DEFAULT_LIMITS: OperationLimits = { maxDepth: 12, maxComplexity: 50_000, defaultPageSize: 100, listSize: 20 };
 
 /** The validation rule enforcing `limits`; added to Apollo's and graphql-ws's validation. */
 export function limitsRule(limits: OperationLimits = DEFAULT_LIMITS) {
@@ -154,15 +156,21 @@ function measureField(
   return { depth: child.depth, complexity: 1 + multiplier(field, node, limits, variables) * child.complexity };
 }
 
-/** How many items a field returns at most: its `first`/`limit`, lists without one the default page size. */
+/**
+ * How many items a field returns at most: its `first` (literal, variable default, or the
+ * argument's schema default); a connection's `edges` are already counted by the connection; other
+ * lists count as {@link OperationLimits.listSize}.
+ */
 function multiplier(field: GraphQLField<unknown, unknown>, node: FieldNode, limits: OperationLimits, variables: ReadonlyMap<string, number>): number {
-  const pageArg = node.arguments?.find((arg) => arg.name.value === 'first' || arg.name.value === 'limit');
+  const pageArg = node.arguments?.find((arg) => arg.name.value === 'first');
   if (pageArg) {
     if (pageArg.value.kind === Kind.INT) return Math.max(1, Number(pageArg.value.value));
     if (pageArg.value.kind === Kind.VARIABLE) return variables.get(pageArg.value.name.value) ?? limits.defaultPageSize;
   }
-  if (field.args.some((arg) => arg.name === 'first') || isList(field.type)) return limits.defaultPageSize;
-  return 1;
+  const first = field.args.find((arg) => arg.name === 'first');
+  if (first) return typeof first.defaultValue === 'number' ? first.defaultValue : limits.defaultPageSize;
+  if (field.name === 'edges') return 1;
+  return isList(field.type) ? limits.listSize : 1;
 }
 
 function isList(type: GraphQLOutputType): boolean {

@@ -104,6 +104,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       return { status: response.status, body: (await response.json()) as never };
     },
     async stop() {
+      await api.services.elasticsearch.indices.delete({ index: `${kernel.prefix}*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
       await lifecycle.stop();
       await db.end();
       await deleteTopics(kernel);
