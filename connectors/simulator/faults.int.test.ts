@@ -9,6 +9,7 @@ import type { DeadLetter, RawUplink } from '../../schemas/avro/index.js';
 import { createRecordProducer, type RecordProducer } from '../../core/kafka/record-producer.js';
 import { createIngest } from '../kit/ingest.js';
 import { createMbusTcpSource } from '../mbus-tcp/source.js';
+import { createMqttSource } from '../mqtt/source.js';
 import { deleteTopics, readToEnd, testKernel, waitFor, type TestKernel } from '../../test/support/stack.js';
 import { deviceIdOf } from './messages.js';
 import { loadFrameTemplates } from './real-frames.js';
@@ -21,6 +22,14 @@ let simulator: Simulator;
 let quiet: string;
 
 const ACCESS_NUMBER_OFFSET = 15;
+
+/** The dead letters of one connector. */
+async function deadLettersOf(connector: string): Promise<DeadLetter[]> {
+  const all = await Promise.all(
+    (await readToEnd(kernel, kernel.catalogue.dlqOf(kernel.catalogue.rawUplinks).name)).map(async (m) => (await kernel.codec.decode('DeadLetter', m.value)).value),
+  );
+  return all.filter((d) => d.component === connector);
+}
 
 async function uplinks(): Promise<RawUplink[]> {
   return Promise.all((await readToEnd(kernel, kernel.catalogue.rawUplinks.name)).map(async (m) => (await kernel.codec.decode('RawUplink', m.value)).value));
@@ -54,9 +63,8 @@ beforeAll(async () => {
   await producer.start();
   source = createMbusTcpSource({ port: 0, host: '127.0.0.1', registry: new Registry() });
   await source.start(createIngest({ producer, catalogue: kernel.catalogue, connector: source.name, logger: kernel.logger, metrics: new Registry() }));
-  // The same seed gives the same fleet: learn its first meter's id, then silence that meter.
+  // The same seed gives the same fleet: learn its first meter's id (the test silences it).
   quiet = deviceIdOf(fleet([]).devices[0]!);
-  simulator = fleet([{ deviceId: quiet, ...SILENCE }]);
 });
 
 afterAll(async () => {
@@ -67,7 +75,51 @@ afterAll(async () => {
 });
 
 describe('simulator faults', () => {
+  it('counts duplicates, garbage and dropped connections over MQTT while the topic reconciles per transport', async () => {
+    const topicPrefix = `${kernel.prefix.replace('.', '')}/`;
+    const mqttSource = createMqttSource({ url: kernel.config.mqtt.url, topicPrefix, clientId: `${kernel.prefix}mqtt`, metrics: new Registry(), logger: kernel.logger });
+    await mqttSource.start(createIngest({ producer, catalogue: kernel.catalogue, connector: mqttSource.name, logger: kernel.logger, metrics: new Registry() }));
+    const mqttFleet = createSimulator({
+      mix: { 'mbus-tcp': 0, 'wmbus-mqtt': 2, 'chirpstack-mqtt': 3, 'lns-websocket': 0, http: 0, 'station-mqtt': 0 },
+      seed: 9,
+      intervalMs: 300,
+      backfillMs: 0,
+      speed: 1,
+      faults: { duplicateRate: 0.3, garbageRate: 0.3, disconnectRate: 0.2 },
+      targets: { mqttUrl: kernel.config.mqtt.url, mqttTopicPrefix: topicPrefix },
+      logger: kernel.logger,
+    });
+    try {
+      await mqttFleet.start();
+      await waitFor('traffic with every fault', () => {
+        const c = mqttFleet.ledger['chirpstack-mqtt'];
+        return c !== undefined && c.acknowledged >= 20 && c.duplicates > 0 && c.garbage > 0 && c.disconnects > 0;
+      }, { timeoutMs: 60_000 });
+    } finally {
+      await mqttFleet.stop();
+      await mqttSource.stop();
+    }
+    const ledger = mqttFleet.ledger;
+    const transports = ['chirpstack-mqtt', 'wmbus-mqtt'];
+    for (const transport of transports) expect(ledger[transport]!.refused, transport).toBe(0);
+    const byFormat: Record<string, string> = { CHIRPSTACK_EVENT: 'chirpstack-mqtt', WMBUS_TELEGRAM: 'wmbus-mqtt' };
+    await waitFor('every acknowledged MQTT message on the topic, once per idempotency key', async () => {
+      const keys = new Map<string, Set<string>>();
+      for (const u of await uplinks()) {
+        const transport = byFormat[u.payloadFormat];
+        if (u.connector !== mqttSource.name || transport === undefined) continue;
+        keys.set(transport, (keys.get(transport) ?? new Set()).add(u.idempotencyKey));
+      }
+      return transports.every((t) => keys.get(t)?.size === ledger[t]!.acknowledged);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    // The bad JSON was refused into the DLQ, and nothing else was.
+    const reasons = new Set((await deadLettersOf(mqttSource.name)).map((d) => d.reasonCode));
+    expect([...reasons]).toEqual(['MALFORMED_JSON']);
+  }, 120_000);
+
   it('silences a meter for a while, and counts duplicates, reordering, garbage and dropped connections while the topic reconciles', async () => {
+    // Built just before it starts: its clock starts when it is built.
+    simulator = fleet([{ deviceId: quiet, ...SILENCE }]);
     await simulator.start();
     const silenceEnds = Date.now() + SILENCE.afterMs + SILENCE.durationMs;
     // Until the silence is over and the quiet meter has been heard after it.
@@ -88,7 +140,7 @@ describe('simulator faults', () => {
 
     // Exactly as many distinct frames as were acknowledged: duplicates and resends share keys.
     const all = await waitFor('every acknowledged frame on the topic', async () => {
-      const found = await uplinks();
+      const found = (await uplinks()).filter((u) => u.connector === source.name);
       return new Set(found.map((u) => u.idempotencyKey)).size === counts.acknowledged && found;
     }, { timeoutMs: 60_000, intervalMs: 500 });
     expect(all.length).toBeGreaterThanOrEqual(counts.acknowledged);
@@ -97,9 +149,7 @@ describe('simulator faults', () => {
     // run of missing numbers, as long as the ledger says, with frames before and after it.
     expect(internalGaps(accessNumbers(all, quiet))).toEqual([counts.silenced]);
 
-    const deadLetters: DeadLetter[] = await Promise.all(
-      (await readToEnd(kernel, kernel.catalogue.dlqOf(kernel.catalogue.rawUplinks).name)).map(async (m) => (await kernel.codec.decode('DeadLetter', m.value)).value),
-    );
+    const deadLetters = await deadLettersOf(source.name);
     // The noise, and at most the start of a frame cut off by a dropped connection (sent again whole).
     const reasons = new Set(deadLetters.map((d) => d.reasonCode));
     expect(reasons).toContain('MBUS_GARBAGE');

@@ -102,7 +102,10 @@ export interface Simulator {
   clockMs(): number;
   /** Messages sent and not yet acknowledged, across transports. */
   pending(): number;
-  /** Stops sending (held-back messages go out first); waits (bounded) for acknowledgements of what was sent. */
+  /**
+   * Stops sending (held-back messages go out first); waits (bounded) for acknowledgements of what
+   * was sent. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -133,6 +136,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   let mqttPublisher: MqttPublisher | undefined;
   let httpPusher: HttpPusher | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
   let sendingSince = Number.POSITIVE_INFINITY;
   /** The HTTP head-end's uplinks of the current tick, pushed in batches at its end. */
   let httpBatch: Array<Record<string, unknown>> = [];
@@ -315,6 +319,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     httpBatch = [];
   }
 
+  function pending(): number {
+    return gateways.reduce((n, g) => n + g.pending(), 0) + (mqttPublisher?.pending() ?? 0) + (httpPusher?.pending() ?? 0);
+  }
+
   return {
     devices,
     ledger,
@@ -340,16 +348,19 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       sendingSince = now();
       timer = setInterval(tick, TICK_MS);
     },
-    pending: () => gateways.reduce((n, g) => n + g.pending(), 0) + (mqttPublisher?.pending() ?? 0) + (httpPusher?.pending() ?? 0),
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      for (const delivery of held.values()) delivery(false);
-      held.clear();
-      pushHttp();
-      const deadline = now() + 10_000;
-      while (this.pending() > 0 && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      await Promise.all([...gateways.map((g) => g.close()), mqttPublisher?.close(), httpPusher?.close()]);
+    pending,
+    stop() {
+      stopping ??= (async () => {
+        if (timer) clearInterval(timer);
+        timer = undefined;
+        for (const delivery of held.values()) delivery(false);
+        held.clear();
+        pushHttp();
+        const deadline = now() + 10_000;
+        while (pending() > 0 && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        await Promise.all([...gateways.map((g) => g.close()), mqttPublisher?.close(), httpPusher?.close()]);
+      })();
+      return stopping;
     },
   };
 }
