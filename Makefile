@@ -5,7 +5,7 @@ SHELL := /bin/bash
 TSX := node_modules/.bin/tsx
 VITEST := node_modules/.bin/vitest
 
-.PHONY: help install fetch up down status provision run test test-unit test-int soak typecheck lint bench inspect inspect-tools types clean
+.PHONY: help install fetch up down status provision run test test-unit test-int soak typecheck lint bench inspect inspect-tools types ui browser clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,10 +29,10 @@ down: ## stop what `make up` started (data stays in var/data)
 status: ## the stack's table: component, address, state
 	infra/stack.sh status
 
-run: up ## the pipeline with a simulated fleet, printing what flows (Ctrl-C stops it)
+run: up ui ## the pipeline with a simulated fleet, printing what flows (Ctrl-C stops it)
 	infra/run/run.sh
 
-test: up inspect-tools typecheck lint ## everything: stack, types, lint, unit and integration tests
+test: up inspect-tools browser ui typecheck lint ## everything: stack, types, lint, unit and integration tests
 	$(VITEST) run --project unit --project integration
 
 soak: up ## the simulated fleet through Mosquitto, LNS and Kafka outages, reconciled with the topic
@@ -41,11 +41,12 @@ soak: up ## the simulated fleet through Mosquitto, LNS and Kafka outages, reconc
 test-unit: install ## unit tests only (no stack needed)
 	$(VITEST) run --project unit
 
-test-int: up inspect-tools ## integration tests against the local stack
+test-int: up inspect-tools browser ui ## integration tests against the local stack
 	$(VITEST) run --project integration
 
-typecheck: install ## TypeScript strict, no emit
+typecheck: install ## TypeScript strict, no emit (the code, and the browser pages' JSDoc types)
 	node_modules/.bin/tsc -p tsconfig.json
+	node_modules/.bin/tsc -p graphql/ui/web/tsconfig.json
 
 lint: install ## eslint with type-aware rules
 	node_modules/.bin/eslint .
@@ -55,6 +56,12 @@ bench: up ## benchmarks; prints ratios against raw baselines measured in the sam
 
 types: install ## regenerate schemas/avro/types.generated.ts from the .avsc files
 	$(TSX) schemas/avro/generate-types.ts
+
+ui: install ## bundle the offline GraphQL IDE and the wallboard into var/ui (served by the API)
+	$(TSX) graphql/ui/build.ts
+
+browser: ## Debian's Chromium for the pages' browser tests (installed once)
+	infra/browser/chromium.sh
 
 inspect-tools: ## kcat (Debian kafkacat) and Apache avro-tools, for reading topics with tools we did not write
 	infra/inspect/install-tools.sh
