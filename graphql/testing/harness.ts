@@ -40,6 +40,8 @@ export interface ApiHarnessOptions {
   readonly label?: string;
   readonly modules?: readonly ApiModule[];
   readonly subscriberBuffer?: number;
+  /** Master key for device keys (`DEVICE_KEY_ENCRYPTION_KEY`). @default the environment's */
+  readonly deviceKeyEncryptionKey?: Buffer;
 }
 
 /** Starts everything; call `stop()` in `afterAll`. */
@@ -49,7 +51,11 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   const database = `meterflux_${kernel.prefix.replace(/[^a-z0-9]/g, '_')}`.replace(/_+$/, '');
   const dbUrl = Object.assign(new URL(base), { pathname: `/${database}` }).toString();
   await migrate(dbUrl);
-  const config = { ...kernel.config, postgres: { url: dbUrl } };
+  const config = {
+    ...kernel.config,
+    postgres: { url: dbUrl },
+    ...(options.deviceKeyEncryptionKey ? { deviceKeys: { encryptionKey: options.deviceKeyEncryptionKey } } : {}),
+  };
   const logger = createLogger({ level: 'warn', name: 'api-test' });
   const api = createApiProcess({
     config,
