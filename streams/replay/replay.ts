@@ -194,6 +194,31 @@ async function requireRun(ctx: ReplayContext, runId: string): Promise<ReplayRun>
   return run;
 }
 
+/**
+ * Creates the run's topics from its catalogue. Right after creation the broker may not yet serve
+ * a new partition's metadata; creation is idempotent, so it is tried again until every partition
+ * answers a ListOffsets.
+ */
+async function ensureRunTopics(ctx: ReplayContext, replay: TopicCatalogue): Promise<void> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await ensureTopics(admin, replay.all, ctx.config.kafka.replicationFactor);
+        for (const topic of replay.all) await admin.topicOffsets(topic.name);
+        return;
+      } catch (err) {
+        if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+        await sleep(500);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Options of {@link runReplay}. */
 export interface RunOptions {
   /** Where the progress line goes (standard error on the command line); none when omitted. */
@@ -251,13 +276,7 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
   const replay = replayCatalogue(ctx, prefix, partitions);
   const staged = (topic: string): string => prefix + topic;
 
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, replay.all, ctx.config.kafka.replicationFactor);
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureRunTopics(ctx, replay);
 
   const bindings = topicBindings(replay, run.indexTypes, prefix);
   const index = createIndexWorker({
