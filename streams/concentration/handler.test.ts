@@ -168,6 +168,22 @@ describe('the concentration handler', () => {
     expect(co2().map((e) => [e.value.count, e.value.revision])).toEqual([[1, 1], [2, 2]]);
   });
 
+  it('drops hours and days that ended behind the lateness window, so a station\'s state stays bounded', () => {
+    const h = harness('IPCC-AR6', entries);
+    const start = Date.parse('2026-03-01T00:30:00Z');
+    for (let hour = 0; hour < 24 * 5; hour++) {
+      h.batch(stationReadings(station.deviceId, { uplinkId: `p${hour}`, observedAt: new Date(start + hour * 3_600_000).toISOString(), gases: { co2: 400 }, temperatureC: 1, pressurePa: 100000 }));
+    }
+    const keys = [...h.state.entries()].map(([key]) => key);
+    // The station, the hours within 48 h of its newest sample (and the open one), and the days they touch.
+    expect(keys.filter((k) => k.includes('|h|')).length).toBeLessThanOrEqual(50);
+    expect(keys.filter((k) => k.includes('|d|')).length).toBeLessThanOrEqual(4);
+    expect(h.emitted.filter((e) => e.value.granularity === 'HOURLY')).toHaveLength(24 * 5 - 1);
+    // A sample 47 h late still restates its hour.
+    h.batch(stationReadings(station.deviceId, { uplinkId: 'late', observedAt: new Date(start + (24 * 5 - 48) * 3_600_000 + 60_000).toISOString(), gases: { co2: 500 }, temperatureC: 1, pressurePa: 100000 }));
+    expect(h.emitted.at(-2)?.value).toMatchObject({ granularity: 'HOURLY', count: 2, revision: 2 });
+  });
+
   it('refuses samples older than the lateness window behind the station\'s newest sample', () => {
     const h = harness('IPCC-AR6', entries);
     h.batch(stationReadings(station.deviceId, { uplinkId: 'new', observedAt: '2026-03-29T09:00:00Z', gases: { co2: 400 }, temperatureC: 1, pressurePa: 100000 }));

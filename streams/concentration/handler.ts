@@ -19,7 +19,7 @@ import {
   type GasPeriod,
   type PendingUplink,
   type PeriodBucket,
-  type PeriodRef,
+  type OpenPeriod,
   type StationProfile,
   type StationState,
 } from './state.js';
@@ -104,6 +104,22 @@ function addSample(a: Aggregate, ppm: number, mg: number, k: number, pa: number)
   a.sumPa += pa;
 }
 
+/** A copy of a state value that can be edited without touching the original (faster than structuredClone). */
+function copyOf(value: ConcentrationState): ConcentrationState {
+  if (value.kind === 'period') {
+    const gases: PeriodBucket['gases'] = {};
+    for (const [gas, period] of Object.entries(value.gases) as Array<[StationGas, GasPeriod]>) {
+      gases[gas] = { a: { ...period.a }, t: period.t, r: period.r };
+    }
+    return { ...value, gases };
+  }
+  return {
+    ...value,
+    current: value.current === null ? null : { ...value.current, gases: value.current.gases.slice() },
+    open: value.open.map((period) => [...period] as OpenPeriod),
+  };
+}
+
 /** Samples expected in [start, end) at one per `intervalS`; at least 1. */
 export function expectedSamples(start: number, end: number, intervalS: number): number {
   return Math.max(1, Math.round((end - start) / (intervalS * 1000)));
@@ -176,7 +192,7 @@ export function createConcentrationHandler(deps: ConcentrationHandlerDeps): Conc
     if (value === undefined) return undefined;
     const set = ownCopies(ctx.partition);
     if (set.has(value)) return value;
-    const copy = structuredClone(value);
+    const copy = copyOf(value) as T;
     set.add(copy);
     ctx.put(key, copy);
     return copy;
@@ -215,36 +231,43 @@ export function createConcentrationHandler(deps: ConcentrationHandlerDeps): Conc
     counters.record(granularity, late);
   }
 
-  /** Closes the retained periods ending at or before `until`: their first records. */
+  /** Closes the open periods ending at or before `until`: their first records. */
   function closeUntil(ctx: WorkerContext<ConcentrationState>, stationId: string, station: StationState, until: number): void {
-    for (const [refs, keyOf, granularity] of [
-      [station.hours, hourKey, 'HOURLY'],
-      [station.days, dayKey, 'DAILY'],
-    ] as const) {
-      for (const ref of refs) {
-        if (ref[2] || ref[1] > until) continue;
-        const key = keyOf(stationId, ref[0]);
-        const bucket = editable<PeriodBucket>(ctx, key);
-        ref[2] = true;
-        if (bucket === undefined) continue;
-        bucket.closed = true;
-        for (const gas of Object.keys(bucket.gases) as StationGas[]) emit(ctx, stationId, bucket, granularity, gas, station, false);
+    if (!station.open.some((period) => period[2] <= until)) return;
+    const still: OpenPeriod[] = [];
+    for (const period of station.open) {
+      const [kind, start, end] = period;
+      if (end > until) {
+        still.push(period);
+        continue;
       }
+      const bucket = editable<PeriodBucket>(ctx, kind === 'h' ? hourKey(stationId, start) : dayKey(stationId, start));
+      if (bucket === undefined) continue;
+      bucket.closed = true;
+      for (const gas of Object.keys(bucket.gases) as StationGas[]) emit(ctx, stationId, bucket, kind === 'h' ? 'HOURLY' : 'DAILY', gas, station, false);
     }
+    station.open = still;
   }
 
-  /** Drops periods that ended before the lateness horizon; samples older than it are refused anyway. */
+  /**
+   * Drops the periods that ended before the lateness horizon (samples older than it are refused, so
+   * nothing can change them any more), walking hours and days from where the last prune stopped.
+   */
   function prune(ctx: WorkerContext<ConcentrationState>, stationId: string, station: StationState): void {
     const horizon = station.watermark - options.latenessMs;
-    const keep = (refs: PeriodRef[], keyOf: (s: string, start: number) => string): PeriodRef[] =>
-      refs.filter((ref) => {
-        // Only closed periods go: their records are out, and nothing can change them any more.
-        if (!ref[2] || ref[1] > horizon) return true;
-        ctx.delete(keyOf(stationId, ref[0]));
-        return false;
-      });
-    station.hours = keep(station.hours, hourKey);
-    station.days = keep(station.days, dayKey);
+    const tz = station.profile.timeZone;
+    const walk = (from: number, startOf: (tz: string, t: number) => number, endOf: (tz: string, start: number) => number,
+      keyOf: (s: string, start: number) => string): number => {
+      if (from === Number.MIN_SAFE_INTEGER) return startOf(tz, horizon);
+      let start = from;
+      for (let end = endOf(tz, start); end <= horizon; start = end, end = endOf(tz, start)) {
+        const key = keyOf(stationId, start);
+        if (ctx.get(key) !== undefined) ctx.delete(key);
+      }
+      return start;
+    };
+    station.pruneHoursFrom = walk(station.pruneHoursFrom, hourStart, hourEnd, hourKey);
+    station.pruneDaysFrom = walk(station.pruneDaysFrom, dayStart, dayEnd, dayKey);
   }
 
   function bucketFor(ctx: WorkerContext<ConcentrationState>, stationId: string, station: StationState, granularity: 'HOURLY' | 'DAILY',
@@ -255,11 +278,9 @@ export function createConcentrationHandler(deps: ConcentrationHandlerDeps): Conc
     const existing = editable<PeriodBucket>(ctx, key);
     if (existing !== undefined) return [key, existing];
     const end = granularity === 'HOURLY' ? hourEnd(tz, start) : dayEnd(tz, start);
-    const refs = granularity === 'HOURLY' ? station.hours : station.days;
     // A period the watermark has passed is born closed: its sample is late, and its first record is emitted at once.
     const closed = end <= station.watermark;
-    refs.push([start, end, closed]);
-    refs.sort((x, y) => x[0] - y[0]);
+    if (!closed) station.open.push([granularity === 'HOURLY' ? 'h' : 'd', start, end]);
     return [key, created(ctx, key, { kind: 'period', start, end, tz, gases: {}, closed })];
   }
 
@@ -276,17 +297,18 @@ export function createConcentrationHandler(deps: ConcentrationHandlerDeps): Conc
     const [, hour] = bucketFor(ctx, stationId, station, 'HOURLY', at);
     const offset = at - hour.start;
     const inHour = hour.gases[gas];
-    if (inHour?.t.includes(offset)) {
+    const mark = `${offset.toString(36)},`;
+    if (inHour !== undefined && (inHour.t.startsWith(mark) || inHour.t.includes(`,${mark}`))) {
       counters.sample('duplicate');
       return;
     }
     const [, day] = bucketFor(ctx, stationId, station, 'DAILY', at);
     for (const [bucket, granularity] of [[hour, 'HOURLY'], [day, 'DAILY']] as const) {
-      const period = bucket.gases[gas] ?? { a: emptyAggregate(), t: [], r: 0 };
+      const period = bucket.gases[gas] ?? { a: emptyAggregate(), t: '', r: 0 };
       bucket.gases[gas] = period;
       addSample(period.a, ppm, mg, k, pa);
       // Days need no sample list: each sample lies in exactly one hour, whose list refuses its duplicates.
-      if (granularity === 'HOURLY') period.t.push(offset);
+      if (granularity === 'HOURLY') period.t += mark;
       if (bucket.closed) emit(ctx, stationId, bucket, granularity, gas, station, period.r > 0);
     }
     counters.sample('accepted');
@@ -311,7 +333,16 @@ export function createConcentrationHandler(deps: ConcentrationHandlerDeps): Conc
 
   function newStation(profile: StationProfile): StationState {
     // Not -Infinity: the changelog is JSON, which has no infinities.
-    return { kind: 'station', current: null, watermark: Number.MIN_SAFE_INTEGER, seenAt: 0, profile, hours: [], days: [] };
+    return {
+      kind: 'station',
+      current: null,
+      watermark: Number.MIN_SAFE_INTEGER,
+      seenAt: 0,
+      profile,
+      open: [],
+      pruneHoursFrom: Number.MIN_SAFE_INTEGER,
+      pruneDaysFrom: Number.MIN_SAFE_INTEGER,
+    };
   }
 
   return {
@@ -357,8 +388,7 @@ export function createConcentrationHandler(deps: ConcentrationHandlerDeps): Conc
     timerOf(value) {
       if (value.kind !== 'station') return undefined;
       let due = Infinity;
-      for (const ref of value.hours) if (!ref[2]) due = Math.min(due, ref[1]);
-      for (const ref of value.days) if (!ref[2]) due = Math.min(due, ref[1]);
+      for (const period of value.open) due = Math.min(due, period[2]);
       if (value.current !== null && value.current.gases.length > 0) due = Math.min(due, value.seenAt);
       return due === Infinity ? undefined : Math.max(due, value.seenAt + options.idleCloseMs);
     },

@@ -4,7 +4,7 @@
  *
  * | key | value |
  * | --- | --- |
- * | `{stationId}` | {@link StationState}: the uplink being paired, event-time watermark, profile, retained periods |
+ * | `{stationId}` | {@link StationState}: the uplink being paired, event-time watermark, profile, open periods, prune marks |
  * | `{stationId}\|h\|{start}` | {@link PeriodBucket} of one local hour |
  * | `{stationId}\|d\|{start}` | {@link PeriodBucket} of one local day |
  */
@@ -34,8 +34,12 @@ export interface Aggregate {
 /** One gas in one period: its statistics, the observedAt of each sample (duplicates are refused), and the last revision emitted. */
 export interface GasPeriod {
   a: Aggregate;
-  /** observedAt − period start of each accepted sample, ms. */
-  t: number[];
+  /**
+   * observedAt − period start of each accepted sample, ms, in base 36, each followed by a comma
+   * (`"0,1ekg,"`): a string is copied and written to the changelog in one piece, where a list of
+   * numbers costs per element on every batch.
+   */
+  t: string;
   /** Revision of the last record emitted; 0 before the period closed. */
   r: number;
 }
@@ -75,8 +79,8 @@ export interface PendingUplink {
   gases: PendingGas[];
 }
 
-/** A retained period: [start, end, closed]. */
-export type PeriodRef = [start: number, end: number, closed: boolean];
+/** A period with samples whose first records are not written yet: [h(our) or d(ay), start, end]. */
+export type OpenPeriod = [kind: 'h' | 'd', start: number, end: number];
 
 /** Per station. */
 export interface StationState {
@@ -87,9 +91,14 @@ export interface StationState {
   /** Wall-clock time the station's last reading was processed, epoch ms. */
   seenAt: number;
   profile: StationProfile;
-  /** Hours and days held in state, by start. */
-  hours: PeriodRef[];
-  days: PeriodRef[];
+  /** Periods not closed yet. */
+  open: OpenPeriod[];
+  /**
+   * Start of the first hour and of the first day that may still be held: everything before was
+   * dropped behind the lateness horizon. Unset (MIN_SAFE_INTEGER) until the first prune.
+   */
+  pruneHoursFrom: number;
+  pruneDaysFrom: number;
 }
 
 export type ConcentrationState = StationState | PeriodBucket;
