@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { nextFootprint } from './compute.js';
 import { chooseFactor, type EmissionFactor } from './factors.js';
 import { factorConversion, registerResource } from './resources.js';
 
@@ -62,5 +63,27 @@ describe('registers that count', () => {
     expect(factorConversion('Wh', 'kWh')).toEqual([1n, 1000n]);
     expect(factorConversion('Wh', 'GJ')).toEqual([36n, 10_000_000n]);
     expect(factorConversion('m3', 'kWh')).toBeUndefined();
+  });
+});
+
+describe('nextFootprint', () => {
+  const computed = {
+    lines: [], emissionsKgCo2e: '5.000000000', baseStatus: 'FINAL' as const, periodStartAt: 10, periodEndAt: 20, issues: [],
+  };
+
+  it('writes revision 1 FINAL, nothing for the same result again, and RESTATED for a change after FINAL', () => {
+    const first = nextFootprint('org', '2026-03', 'SCOPE_2', computed, undefined, 1)!;
+    expect(first.record).toMatchObject({ revision: 1, status: 'FINAL', emissionsKgCo2e: '5.000000000' });
+    expect(nextFootprint('org', '2026-03', 'SCOPE_2', computed, first.mark, 2)).toBeUndefined();
+    const changed = nextFootprint('org', '2026-03', 'SCOPE_2', { ...computed, emissionsKgCo2e: '6.000000000' }, first.mark, 3)!;
+    expect(changed.record).toMatchObject({ revision: 2, status: 'RESTATED' });
+  });
+
+  it('writes an empty record over the last period when the scope\'s last register stopped counting, and nothing when there never was one', () => {
+    const first = nextFootprint('org', '2026-03', 'SCOPE_1', computed, undefined, 1)!;
+    const empty = nextFootprint('org', '2026-03', 'SCOPE_1', undefined, first.mark, 2)!;
+    expect(empty.record).toMatchObject({ revision: 2, status: 'RESTATED', lines: [], emissionsKgCo2e: '0.000000000', periodStartAt: 10, periodEndAt: 20 });
+    expect(nextFootprint('org', '2026-03', 'SCOPE_1', undefined, empty.mark, 3)).toBeUndefined();
+    expect(nextFootprint('org', '2026-03', 'SCOPE_1', undefined, undefined, 3)).toBeUndefined();
   });
 });
