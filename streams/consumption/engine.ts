@@ -14,6 +14,7 @@ import { formatNano } from './nano.js';
 import {
   buildChain,
   countBetween,
+  extendChain,
   valueAt,
   worseQuality,
   type Chain,
@@ -122,7 +123,11 @@ export function applyReading(
   }
   const readings = insertReading(state.readings, reading);
   const next: RegisterState = { ...state, readings, watermark: Math.max(state.watermark, reading.at) };
-  const result = recompute(next, profile, replacements, now, rules);
+  const same = sameFacts(state, profile, replacements);
+  // In order (the usual case): extend the chain computed for the previous readings instead of rebuilding it.
+  const cached = same && reading.at > (state.readings.at(-1)?.at ?? Number.NEGATIVE_INFINITY) ? chains.get(state.readings) : undefined;
+  const chain = cached === undefined ? undefined : extendChain(profile, cached, reading);
+  const result = recompute(next, profile, replacements, now, rules, same ? reading.at : undefined, chain);
   return { ...result, quarantined: result.quarantinedAt.includes(reading.at) };
 }
 
@@ -174,20 +179,46 @@ interface Recomputed {
   readonly quarantinedAt: readonly number[];
 }
 
+/** Whether the register's facts are those its state was last computed with. */
+function sameFacts(state: RegisterState, profile: RegisterProfile, replacements: readonly Replacement[]): boolean {
+  const a = state.profile;
+  if (a.timeZone !== profile.timeZone || a.billingDayStartHour !== profile.billingDayStartHour || a.range !== profile.range || a.maxGapMs !== profile.maxGapMs
+    || a.unit !== profile.unit || a.organisationId !== profile.organisationId || a.siteId !== profile.siteId || a.deviceId !== profile.deviceId) return false;
+  const kept = replacements.filter((r) => state.base === undefined || r.at > state.base.at);
+  return kept.length === state.replacements.length && kept.every((r, i) => {
+    const b = state.replacements[i]!;
+    return r.id === b.id && r.at === b.at && r.oldFinalValue === b.oldFinalValue && r.newInitialValue === b.newInitialValue;
+  });
+}
+
+/**
+ * Recomputes the periods a change can touch. With `newReadingAt` (a reading added, facts
+ * unchanged) that is every period ending at or after the last accepted point before it: readings
+ * are judged in time order, so nothing before that point moves. Otherwise every period covered.
+ */
 function recompute(
   state: RegisterState,
   profile: RegisterProfile,
   allReplacements: readonly Replacement[],
   now: number,
   rules: ConsumptionRules,
+  newReadingAt?: number,
+  known?: Chain,
 ): Recomputed {
   const { base } = state;
   const replacements = allReplacements.filter((r) => base === undefined || r.at > base.at);
-  const chain = buildChain(profile, state.readings, replacements, base);
+  const chain = known ?? buildChain(profile, state.readings, replacements, base);
+  let from = Number.NEGATIVE_INFINITY;
+  if (newReadingAt !== undefined) {
+    for (const point of chain.points) {
+      if (point.at >= newReadingAt) break;
+      from = point.at;
+    }
+  }
   const emitted: Record<string, EmittedPeriod> = { ...state.emitted };
   const out: Record<Granularity, Consumption[]> = { DAILY: [], MONTHLY: [] };
   const computedKeys = new Set<string>();
-  for (const figures of computeFigures(profile, chain, base)) {
+  for (const figures of computeFigures(profile, chain, base, from)) {
     const key = emittedKey(figures.period);
     computedKeys.add(key);
     const record = toRecord(profile, figures, now);
@@ -200,32 +231,38 @@ function recompute(
     out[figures.period.granularity].push({ ...record, status: decision.status, revision: decision.revision });
   }
   for (const [key, entry] of Object.entries(emitted)) {
-    if (!computedKeys.has(key) && !entry.detached) emitted[key] = { ...entry, detached: true };
+    if (!computedKeys.has(key) && !entry.detached && entry.endAt >= from) emitted[key] = { ...entry, detached: true };
   }
   const computed: RegisterState = { ...state, profile, replacements, emitted };
-  return { state: prune(computed, chain, rules), daily: out.DAILY, monthly: out.MONTHLY, tooLate: false, quarantinedAt: chain.quarantined };
+  const pruned = prune(computed, chain, rules);
+  if (pruned.readings === state.readings) chains.set(pruned.readings, chain);
+  return { state: pruned, daily: out.DAILY, monthly: out.MONTHLY, tooLate: false, quarantinedAt: chain.quarantined };
 }
+
+/** The chain last computed for a readings array (states share the array until it changes). */
+const chains = new WeakMap<readonly RawPoint[], Chain>();
 
 const emittedKey = (period: Period): string => `${period.granularity === 'DAILY' ? 'D' : 'M'}${period.startAt}`;
 
 /**
- * The figures of every period the chain covers: from the period holding the first point to the one
- * holding the last, skipping those whose start value cannot be known.
+ * The figures of every period the chain covers that ends at or after `from`: from the period
+ * holding the first point to the one holding the last, skipping those whose start value cannot be
+ * known.
  */
-export function computeFigures(profile: RegisterProfile, chain: Chain, base?: SeriesBase): PeriodFigures[] {
+export function computeFigures(profile: RegisterProfile, chain: Chain, base?: SeriesBase, from = Number.NEGATIVE_INFINITY): PeriodFigures[] {
   const { points } = chain;
   const first = points[0];
   const last = points.at(-1);
   if (first === undefined || last === undefined) return [];
   const figures: PeriodFigures[] = [];
   for (const granularity of ['DAILY', 'MONTHLY'] as const) {
-    for (const period of periodsBetween(profile, granularity, first.at, last.at)) {
+    for (const period of periodsBetween(profile, granularity, Math.max(first.at, from), last.at)) {
       const frozen = frozenStart(period, base);
       const start = frozen ?? (base !== undefined && period.startAt < base.at ? undefined : valueAt(profile, chain, period.startAt));
       if (start === undefined) continue;
       const end = valueAt(profile, chain, period.endAt);
       // Counts before the base were frozen with it; after it they come from the chain.
-      const from = frozen !== undefined && base !== undefined ? base.at : period.startAt;
+      const countFrom = frozen !== undefined && base !== undefined ? base.at : period.startAt;
       const carried = frozen !== undefined && base !== undefined ? base : undefined;
       figures.push({
         period,
@@ -234,8 +271,8 @@ export function computeFigures(profile: RegisterProfile, chain: Chain, base?: Se
         delta: end === undefined ? null : end.advance - start.advance,
         quality: end === undefined ? start.quality : worseQuality(start.quality, end.quality),
         open: end === undefined,
-        rollovers: (carried?.monthRollovers ?? 0) + countBetween(chain.rollovers, from, period.endAt),
-        meterReplacements: (carried?.monthReplacements ?? 0) + countBetween(chain.replacements, from, period.endAt),
+        rollovers: (carried?.monthRollovers ?? 0) + countBetween(chain.rollovers, countFrom, period.endAt),
+        meterReplacements: (carried?.monthReplacements ?? 0) + countBetween(chain.replacements, countFrom, period.endAt),
       });
     }
   }

@@ -162,6 +162,26 @@ export function buildChain(spec: SeriesSpec, readings: readonly RawPoint[], repl
   return { points, quarantined, rollovers, replacements: applied };
 }
 
+/**
+ * The chain of `readings` plus one reading later than every point of `chain` (the common case of a
+ * reading arriving in order): the same result as {@link buildChain} on all of them, without
+ * judging the earlier readings again. Undefined when `reading` is not later than every point.
+ */
+export function extendChain(spec: SeriesSpec, chain: Chain, reading: RawPoint): Chain | undefined {
+  const last = chain.points.at(-1);
+  if (last === undefined || reading.at <= last.at) return undefined;
+  if (reading.value < last.value) {
+    const drop = last.value - reading.value;
+    if (spec.range === null || drop * 2n <= spec.range) return { ...chain, quarantined: [...chain.quarantined, reading.at] };
+    const gained = reading.value + spec.range - last.value;
+    const crossing = last.at + Number(divRound((spec.range - last.value) * BigInt(reading.at - last.at), gained > 0n ? gained : 1n));
+    const point: ChainPoint = { at: reading.at, value: reading.value, advance: last.advance + gained, readingAt: reading.at, quality: 'MEASURED' };
+    return { ...chain, points: [...chain.points, point], rollovers: [...chain.rollovers, crossing] };
+  }
+  const point: ChainPoint = { at: reading.at, value: reading.value, advance: last.advance + (reading.value - last.value), readingAt: reading.at, quality: 'MEASURED' };
+  return { ...chain, points: [...chain.points, point] };
+}
+
 /** Index of the first point at or after `at` (points.length when none). */
 function lowerBound(points: readonly ChainPoint[], at: number): number {
   let lo = 0;
