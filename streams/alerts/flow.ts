@@ -75,29 +75,34 @@ export interface FlowRules {
   readonly continuousFlowHours: number;
 }
 
-/** Folds one reading into a register's track: the evidence and stillness it proves. */
+/**
+ * Folds one reading into a register's track: the evidence and stillness it proves. (Every track has
+ * the same four fields, undefined ones included, which JSON leaves out: one shape keeps this hot
+ * path fast.)
+ */
 export function observeFlow(track: FlowTrack | undefined, obs: FlowObservation): FlowTrack {
   if (track !== undefined && obs.at <= track.at) return track;
-  const base = { at: obs.at, ...(obs.kind === 'cumulative' ? { value: obs.value } : {}) };
-  let evidence: readonly [number, number] | undefined;
+  const value = obs.kind === 'cumulative' ? obs.value : undefined;
+  /** Start of the evidence interval this reading closes (it ends at obs.at). */
+  let evidenceFrom: number | undefined;
   let stillSince: number | undefined;
   if (obs.kind === 'rate') {
-    if (obs.value > 0) evidence = [obs.at, obs.at];
+    if (obs.value > 0) evidenceFrom = obs.at;
     else stillSince = track?.stillSince ?? obs.at;
   } else {
-    if (track?.value === undefined) return { ...base };
-    if (obs.wrapped || obs.value > track.value) evidence = [track.at, obs.at];
+    if (track?.value === undefined) return { at: obs.at, value, run: undefined, stillSince: undefined };
+    if (obs.wrapped || obs.value > track.value) evidenceFrom = track.at;
     else if (obs.value === track.value) stillSince = track.stillSince ?? track.at;
     // Went back without a wrap: nothing is known about the flow since the previous reading.
-    else return { at: obs.at, value: obs.value };
+    else return { at: obs.at, value, run: undefined, stillSince: undefined };
   }
-  const run = evidence === undefined ? track?.run : extend(track?.run, evidence);
-  if (stillSince !== undefined && obs.at - stillSince >= PAUSE_MS) return { ...base, stillSince };
-  return { ...base, ...(run === undefined ? {} : { run }), ...(stillSince === undefined ? {} : { stillSince }) };
+  if (stillSince !== undefined && obs.at - stillSince >= PAUSE_MS) return { at: obs.at, value, run: undefined, stillSince };
+  const run = evidenceFrom === undefined ? track?.run : extend(track?.run, evidenceFrom, obs.at);
+  return { at: obs.at, value, run, stillSince };
 }
 
-function extend(run: FlowRun | undefined, [from, to]: readonly [number, number]): FlowRun | undefined {
-  if (run !== undefined && to - run.lastFrom < PAUSE_MS) return { ...run, lastFrom: from, to };
+function extend(run: FlowRun | undefined, from: number, to: number): FlowRun | undefined {
+  if (run !== undefined && to - run.lastFrom < PAUSE_MS) return { from: run.from, lastFrom: from, to, reported: run.reported };
   return to - from < PAUSE_MS ? { from, lastFrom: from, to, reported: 0 } : undefined;
 }
 

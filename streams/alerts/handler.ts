@@ -102,7 +102,7 @@ export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
         if (track !== gases[gas]) gases = { ...gases, [gas]: track };
       }
 
-      ctx.put(deviceId, { organisationId, siteId, silence, flows, gases, alerts: ledger.marks() });
+      ctx.put(deviceId, { organisationId, siteId, silence, flows, gases, alerts: ledger.emitted.length === 0 ? (previous?.alerts ?? {}) : ledger.marks() });
       emit(ctx, ledger);
     },
 
