@@ -251,6 +251,24 @@ describe('the billing sink on the real stack', () => {
     const problems = await (await get('/v1/problems', tokens.reader)).json() as { problems: Array<{ reason: string }> };
     expect(problems.problems.map((p) => p.reason)).toEqual(['ACCOUNT_WITHOUT_TARIFF']);
   });
+
+  it('exports what a problem held back once it is fixed, in a supplement batch, and clears the alert', async () => {
+    const s = scope();
+    await pool.query(`INSERT INTO tariffs (id, organisation_id, resource, price_per_unit, unit, currency, valid_from)
+      VALUES ($1, $2, 'water', 2, 'm3', 'BYN', '2026-03-01')`, [`${s}water`, org]);
+    const sent: Alert[] = [];
+    // A fresh exporter evaluates every month once, as a restarted process would (the sink waits for BILLING_RESCAN_MS).
+    const report = await createExporter({
+      pool, destination: createDirectoryDestination(join(directory, 'main')), encoding: 'windows-1251', settleMs: 3_600_000, rescanMs: 3_600_000,
+      scope: s, logger: kernel.logger, sendAlerts: async (alerts) => void sent.push(...alerts),
+    }).runOnce();
+    expect(report.planned).toEqual([`${org}:2026-03:erip:3`]);
+    const supplement = (await ledger(org)).find((b) => b.id === `${org}:2026-03:erip:3`)!;
+    expect([supplement.kind, supplement.state, supplement.amount_totals, supplement.line_count]).toEqual(['supplement', 'written', { BYN: '6.00' }, 1]);
+    expect(sent.map((a) => [a.state, a.details['reasonCode'], a.revision])).toEqual([['CLEARED', 'ACCOUNT_WITHOUT_TARIFF', 2]]);
+    const open = await pool.query('SELECT reason FROM billing_problems WHERE organisation_id = $1 AND resolved_at IS NULL', [org]);
+    expect(open.rows).toEqual([]);
+  });
 });
 
 describe('an export interrupted midway', () => {

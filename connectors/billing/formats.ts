@@ -76,8 +76,10 @@ function quantityText(value: bigint, separator: string): string {
   return formatScaled(value, QUANTITY_SCALE, { separator, minFraction: 3 });
 }
 
+const CSV_QUOTED = /[;"\r\n]|^\s|\s$/;
+
 function csvField(text: string): string {
-  return /[;"\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return CSV_QUOTED.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 const CSV_COLUMNS = [
@@ -108,15 +110,11 @@ export function renderOneCCsv(header: BatchHeader, lines: readonly MeterLine[]):
   return rows.join(CRLF) + CRLF;
 }
 
+const XML_SPECIAL = /[&<>"\r\n\t]/;
+const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\r': '&#13;', '\n': '&#10;', '\t': '&#9;' };
+
 function xmlAttr(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll('\r', '&#13;')
-    .replaceAll('\n', '&#10;')
-    .replaceAll('\t', '&#9;');
+  return XML_SPECIAL.test(text) ? text.replace(/[&<>"\r\n\t]/g, (char) => XML_ESCAPES[char]!) : text;
 }
 
 /** Sums per unit, in unit order, for totals. */
@@ -162,8 +160,10 @@ export function renderOneCXml(header: BatchHeader, lines: readonly MeterLine[], 
 }
 
 /** Left-aligned text padded with spaces to `width` characters. */
+const LINE_BREAK = /[\r\n]/;
+
 function text(value: string, width: number, field: string): string {
-  if (/[\r\n]/.test(value)) throw new LayoutError(`${field}: line breaks cannot appear in a fixed-width field, got "${value}"`);
+  if (LINE_BREAK.test(value)) throw new LayoutError(`${field}: line breaks cannot appear in a fixed-width field, got "${value}"`);
   if (value.length > width) throw new LayoutError(`${field}: expected at most ${width} characters, got ${value.length} ("${value}")`);
   return value.padEnd(width, ' ');
 }

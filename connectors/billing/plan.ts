@@ -200,6 +200,14 @@ export function planPeriod(snapshot: PeriodSnapshot): PeriodPlan {
   }
 
   const tariffsOf = groupBy(snapshot.tariffs, (t) => `${t.organisationId}|${t.tariffGroup}|${t.resource}`);
+  // Accounts share tariffs and units: resolve each once per month, not once per account.
+  const resolutions = new Map<string, ReturnType<typeof resolveTariff>>();
+  const ratios = new Map<string, ReturnType<typeof unitRatio>>();
+  const ratioOf = (from: string, to: string) => {
+    const key = `${from}|${to}`;
+    if (!ratios.has(key)) ratios.set(key, unitRatio(from, to));
+    return ratios.get(key);
+  };
 
   for (const [organisationId, orgRows] of [...groupBy(snapshot.mappings, (m) => m.organisationId)].sort(([a], [b]) => compare(a, b))) {
     const accounts = groupBy(orgRows, (m) => m.accountId);
@@ -278,17 +286,22 @@ export function planPeriod(snapshot: PeriodSnapshot): PeriodPlan {
         problem('REGISTER_WITHOUT_RESOURCE', `account ${first.accountNumber}: the mapping of register ${first.registerId} names no resource, so no tariff can price it`);
         continue;
       }
-      const what = `${first.resource} (organisation ${organisationId}, tariff group ${first.tariffGroup}, account ${first.accountNumber})`;
-      const tariff = resolveTariff(tariffsOf.get(`${organisationId}|${first.tariffGroup}|${first.resource}`) ?? [], period, what);
+      const tariffKey = `${organisationId}|${first.tariffGroup}|${first.resource}`;
+      let tariff = resolutions.get(tariffKey);
+      if (tariff === undefined) {
+        tariff = resolveTariff(tariffsOf.get(tariffKey) ?? [], period, `${first.resource} (organisation ${organisationId}, tariff group ${first.tariffGroup})`);
+        resolutions.set(tariffKey, tariff);
+      }
+      const what = `${first.resource} for account ${first.accountNumber}`;
       if (!tariff.ok) {
-        problem(tariff.reason, tariff.message);
+        problem(tariff.reason, `account ${first.accountNumber}: ${tariff.message}`);
         continue;
       }
       let quantityNumerator = 0n;
       let quantityDenominator = 1n;
       let mismatch: string | undefined;
       for (const row of rows) {
-        const ratio = unitRatio(row.consumption!.unit, tariff.unit);
+        const ratio = ratioOf(row.consumption!.unit, tariff.unit);
         if (ratio === undefined) {
           mismatch = `register ${row.registerId} counts ${row.consumption!.unit}, the tariff for ${what} is priced per ${tariff.unit}`;
           break;

@@ -6,7 +6,7 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
-import { BadInputError } from '../../core/errors.js';
+import { BadInputError, errorMessage } from '../../core/errors.js';
 import type { RegistryCodec } from '../../core/avro/registry-codec.js';
 import type { KafkaClient } from '../../core/kafka/client.js';
 import { createRecordConsumer, type ConsumedRecord, type RecordConsumer } from '../../core/kafka/record-consumer.js';
@@ -80,28 +80,27 @@ export function createBillingSink(options: BillingSinkOptions): BillingSink {
   let consumer: RecordConsumer | undefined;
   let exporter: Exporter | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<ExportRunReport> | undefined;
+  let queue: Promise<void> = Promise.resolve();
   let stopped = true;
   let lastRun: { ok: boolean; at: number; detail: string } | undefined;
 
+  /** Runs the exporter after the run in progress, if any: runs never overlap. */
   function run(): Promise<ExportRunReport> {
-    if (!exporter) return Promise.reject(new Error('the billing sink is not started'));
     const current = exporter;
-    running = (running ?? Promise.resolve(undefined as unknown as ExportRunReport))
-      .catch(() => undefined)
-      .then(() => current.runOnce())
-      .then(
-        (report) => {
-          lastRun = { ok: true, at: Date.now(), detail: `${report.written.length} written, ${report.failed.length} failed to write` };
-          if (report.failed.length > 0) lastRun = { ...lastRun, ok: false };
-          return report;
-        },
-        (err: unknown) => {
-          lastRun = { ok: false, at: Date.now(), detail: 'export run failed' };
-          throw err;
-        },
-      );
-    return running;
+    if (!current) return Promise.reject(new Error('the billing sink is not started'));
+    const next = queue.then(() => current.runOnce()).then(
+      (report) => {
+        const detail = `${report.written.length} written, ${report.failed.length} failed to write`;
+        lastRun = { ok: report.failed.length === 0, at: Date.now(), detail };
+        return report;
+      },
+      (err: unknown) => {
+        lastRun = { ok: false, at: Date.now(), detail: `export run failed: ${errorMessage(err)}` };
+        throw err;
+      },
+    );
+    queue = next.then(() => undefined, () => undefined);
+    return next;
   }
 
   function schedule(delayMs: number): void {
@@ -169,7 +168,7 @@ export function createBillingSink(options: BillingSinkOptions): BillingSink {
       if (timer) clearTimeout(timer);
       timer = undefined;
       await consumer?.stop();
-      await running?.catch(() => undefined);
+      await queue;
       await producer?.stop();
       consumer = undefined;
       producer = undefined;
