@@ -37,8 +37,14 @@ interface LocalDate {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-/** Offsets by zone and UTC hour: zones change offsets on whole quarter hours at most once an hour here. */
+/** A quarter of an hour: offsets change, and periods start, on such boundaries in every zone in use. */
+const QUARTER_MS = 900_000;
+/** Per zone: offsets by UTC quarter hour, where constant over it, else NaN (then by minute). */
 const offsetCache = new Map<string, Map<number, number>>();
+const minuteCache = new Map<string, Map<number, number>>();
+/** Periods by calendar, granularity and UTC quarter hour, where the period covers the whole quarter. */
+const periodCache = new Map<string, Period>();
+const CACHE_LIMIT = 200_000;
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
@@ -70,25 +76,41 @@ export function isKnownTimeZone(timeZone: string): boolean {
   }
 }
 
-/** The zone's offset from UTC at `epochMs`, in ms (local = UTC + offset). */
-export function offsetAt(timeZone: string, epochMs: number): number {
-  // Offsets only change on whole minutes; the offset is constant within a UTC minute.
-  const minute = Math.floor(epochMs / 60_000);
-  let byZone = offsetCache.get(timeZone);
-  if (byZone === undefined) {
+function zoneMap(cache: Map<string, Map<number, number>>, timeZone: string): Map<number, number> {
+  let byZone = cache.get(timeZone);
+  if (byZone === undefined || byZone.size > CACHE_LIMIT) {
     byZone = new Map();
-    offsetCache.set(timeZone, byZone);
+    cache.set(timeZone, byZone);
   }
-  const cached = byZone.get(minute);
+  return byZone;
+}
+
+/** The offset at a whole UTC minute, from ICU. */
+function offsetAtMinute(timeZone: string, minute: number): number {
+  const byMinute = zoneMap(minuteCache, timeZone);
+  const cached = byMinute.get(minute);
   if (cached !== undefined) return cached;
   const instant = minute * 60_000;
   const parts = formatter(timeZone).formatToParts(new Date(instant));
   const field = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
-  const local = Date.UTC(field('year'), field('month') - 1, field('day'), field('hour'), field('minute'), field('second'));
-  const offset = local - instant;
-  if (byZone.size > 100_000) byZone.clear();
-  byZone.set(minute, offset);
+  const offset = Date.UTC(field('year'), field('month') - 1, field('day'), field('hour'), field('minute'), field('second')) - instant;
+  byMinute.set(minute, offset);
   return offset;
+}
+
+/** The zone's offset from UTC at `epochMs`, in ms (local = UTC + offset). */
+export function offsetAt(timeZone: string, epochMs: number): number {
+  // Offsets change on whole minutes; a quarter hour whose first and last minutes agree has one
+  // offset throughout (no zone changes twice within 15 minutes), so most lookups are one map hit.
+  const quarter = Math.floor(epochMs / QUARTER_MS);
+  const byQuarter = zoneMap(offsetCache, timeZone);
+  let offset = byQuarter.get(quarter);
+  if (offset === undefined) {
+    const first = offsetAtMinute(timeZone, quarter * 15);
+    offset = offsetAtMinute(timeZone, quarter * 15 + 14) === first ? first : Number.NaN;
+    byQuarter.set(quarter, offset);
+  }
+  return Number.isNaN(offset) ? offsetAtMinute(timeZone, Math.floor(epochMs / 60_000)) : offset;
 }
 
 function localDateOf(timeZone: string, epochMs: number): LocalDate {
@@ -162,7 +184,16 @@ export function monthOf(spec: CalendarSpec, epochMs: number): Period {
 
 /** The period of `granularity` containing `epochMs`. */
 export function periodOf(spec: CalendarSpec, granularity: Granularity, epochMs: number): Period {
-  return granularity === 'DAILY' ? dayOf(spec, epochMs) : monthOf(spec, epochMs);
+  const quarter = Math.floor(epochMs / QUARTER_MS);
+  const key = `${spec.timeZone}|${spec.billingDayStartHour}|${granularity}|${quarter}`;
+  const cached = periodCache.get(key);
+  if (cached !== undefined) return cached;
+  const period = granularity === 'DAILY' ? dayOf(spec, epochMs) : monthOf(spec, epochMs);
+  if (period.startAt <= quarter * QUARTER_MS && period.endAt >= (quarter + 1) * QUARTER_MS) {
+    if (periodCache.size > CACHE_LIMIT) periodCache.clear();
+    periodCache.set(key, period);
+  }
+  return period;
 }
 
 /** Every period of `granularity` overlapping `[from, to]`, in order. */

@@ -25,11 +25,14 @@ export const CONSUMPTION_WORKER = 'consumption';
 
 /**
  * Whether a reading feeds consumption: the current value (storage 0, function INSTANTANEOUS) of a
- * cumulative register, finite and not flagged OUT_OF_RANGE. Stored values (storage ≥ 1) repeat
- * past due-date values and extremes are not indices, so neither is a point of the register's chain.
+ * cumulative register, finite, not flagged OUT_OF_RANGE nor CLOCK_IN_FUTURE. Stored values
+ * (storage ≥ 1) repeat past due-date values and extremes are not indices, so neither is a point of
+ * the register's chain; a time from a clock running ahead would move the late-data window forward
+ * and make the register's true readings too late.
  */
 export function feedsConsumption(r: Reading): boolean {
-  return r.cumulative && r.function === 'INSTANTANEOUS' && r.storageNumber === 0 && Number.isFinite(r.value) && !r.qualityFlags.includes('OUT_OF_RANGE');
+  return r.cumulative && r.function === 'INSTANTANEOUS' && r.storageNumber === 0 && Number.isFinite(r.value)
+    && !r.qualityFlags.includes('OUT_OF_RANGE') && !r.qualityFlags.includes('CLOCK_IN_FUTURE');
 }
 
 /** The register id of a reading, as `registers.id`. */
@@ -123,10 +126,11 @@ export function createConsumptionWorker(deps: ConsumptionWorkerDeps): StatefulWo
         emit(ctx, result);
       },
       timerOf: (state) => nextTimer(state, rules.graceMs),
-      async onTimer(key, ctx) {
+      onTimer(key, ctx) {
         const state = ctx.get(key);
         if (state === undefined) return;
-        await registry.load([{ registerId: key, deviceId: state.profile.deviceId }]);
+        // No lookup here: many periods fall due together (every register's day ends at midnight),
+        // and facts the cache holds are as fresh as the register's last reading made them.
         const facts = registry.get(key);
         const profile: RegisterProfile = facts === undefined ? state.profile : {
           ...state.profile,
