@@ -214,7 +214,9 @@ export function planPeriod(snapshot: PeriodSnapshot): PeriodPlan {
     const ready = new Map<string, AccountRegister[]>();
     for (const [accountId, rows] of accounts) if (rows.every((r) => billable(r.consumption))) ready.set(accountId, rows);
     if (ready.size < accounts.size) outstanding = true;
-    const lastChange = Math.max(0, ...orgRows.map((r) => r.consumption?.receivedAt ?? 0));
+    // A loop, not Math.max(...rows): an organisation can have more registers than a call has arguments.
+    let lastChange = 0;
+    for (const row of orgRows) lastChange = Math.max(lastChange, row.consumption?.receivedAt ?? 0);
     const settled = ready.size === accounts.size || snapshot.now - lastChange >= snapshot.settleMs;
     const readyRows = [...ready.values()].flat().sort((a, b) => compare(a.accountNumber, b.accountNumber) || compare(a.registerId, b.registerId));
 
