@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       concentration: { gwpSet: 'IPCC-AR6', defaultIntervalS: 60, latenessH: 48, idleCloseS: 600 },
       footprint: { factorPollS: 60 },
       billing: {
-        httpPort: 8090, exportDir: 'var/billing', s3Url: undefined, s3Region: 'us-east-1', s3AccessKeyId: undefined, s3SecretAccessKey: undefined,
+        httpPort: 8091, exportDir: 'var/billing', s3Url: undefined, s3Region: 'us-east-1', s3AccessKeyId: undefined, s3SecretAccessKey: undefined,
         encoding: 'utf-8', settleMs: 300_000, rescanMs: 300_000, exportIntervalMs: 10_000,
       },
       metrics: { port: 0 },

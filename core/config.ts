@@ -268,7 +268,7 @@ export const CONFIG_VARIABLES = [
   },
   {
     name: 'BILLING_HTTP_PORT',
-    default: '8090',
+    default: '8091',
     description: 'Port of the billing connector\'s pull API (`/v1/batches`), where billing systems list, download and acknowledge export batches.',
     secret: false,
   },

@@ -7,12 +7,8 @@
 import type { Alert, AlertKind } from '../../schemas/avro/index.js';
 import type { UnalertedProblem } from './store.js';
 
-/**
- * The Alert record's AlertKind has no symbol for billing problems yet. Until one is added to
- * schemas/avro/Alert.avsc (at the end, as BILLING_BLOCKED), these alerts carry the enum's
- * not-understood value, and `details.reasonCode` says what they are.
- */
-export const BILLING_ALERT_KIND: AlertKind = 'UNKNOWN';
+/** The kind of every billing alert; `details.reasonCode` says which problem blocks the export. */
+export const BILLING_ALERT_KIND: AlertKind = 'BILLING_BLOCKED';
 
 /** The alert stating `problem`'s current state; undefined when the problem names no device to key it by. */
 export function alertFor(problem: UnalertedProblem, now: number): Alert | undefined {

@@ -654,7 +654,9 @@ export interface Alert {
  * CONCENTRATION_THRESHOLD: a gas concentration crossed a configured threshold. STATION_DIAGNOSTIC:
  * a station reported a diagnostic fault. LOW_BATTERY: the battery fell below the threshold.
  * MBUS_STATUS_ERROR: the M-Bus status byte reported an error. NEW_DEVICE: an unknown device was
- * auto-registered and awaits confirmation. UNKNOWN: a kind this reader's schema does not know (the
+ * auto-registered and awaits confirmation. BILLING_BLOCKED: a closed period of a billing account
+ * cannot be exported (register without an account, account without a tariff, a tariff gap); the
+ * subject names the account or register. UNKNOWN: a kind this reader's schema does not know (the
  * enum default; writers never write it).
  */
 export type AlertKind =
@@ -666,7 +668,8 @@ export type AlertKind =
   | 'STATION_DIAGNOSTIC'
   | 'LOW_BATTERY'
   | 'MBUS_STATUS_ERROR'
-  | 'NEW_DEVICE';
+  | 'NEW_DEVICE'
+  | 'BILLING_BLOCKED';
 
 /**
  * How urgent the problem is. INFO: for the record. WARNING: needs attention. CRITICAL: needs action
