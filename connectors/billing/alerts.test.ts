@@ -14,7 +14,7 @@ describe('alertFor', () => {
     const alert = alertFor(problem, Date.UTC(2026, 3, 3))!;
     expect(validateRecord('Alert', alert)).toEqual({ ok: true });
     expect(alert).toMatchObject({
-      alertId: 'UNKNOWN|mbus:1002038704771403|billing:ACCOUNT_WITHOUT_TARIFF:acc-1:water:2026-03',
+      alertId: 'BILLING_BLOCKED|mbus:1002038704771403|billing:ACCOUNT_WITHOUT_TARIFF:acc-1:water:2026-03',
       deviceId: 'mbus:1002038704771403', state: 'RAISED', severity: 'WARNING', revision: 1, clearedAt: null,
       details: { reasonCode: 'ACCOUNT_WITHOUT_TARIFF', period: '2026-03', formats: 'erip', billingAccountId: 'acc-1', resource: 'water' },
     });
