@@ -7,7 +7,7 @@ import type { WorkerContext } from '../runtime/stateful-worker.js';
 import type { ConcentrationThreshold } from './concentration.js';
 import { createAlertsHandler, flowObservationOf, type AlertsHandler } from './handler.js';
 import type { AlertsRegistry, DeviceFacts } from './registry.js';
-import type { DeviceAlertState } from './state.js';
+import type { AlertsState } from './state.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -29,13 +29,13 @@ function fakeRegistry(rows: DeviceFacts[], thresholds: Record<string, Concentrat
 }
 
 /** A worker context over a plain map, with a settable clock. */
-class FakeContext implements WorkerContext<DeviceAlertState> {
+class FakeContext implements WorkerContext<AlertsState> {
   readonly partition = 0;
-  readonly state = new Map<string, DeviceAlertState>();
+  readonly state = new Map<string, AlertsState>();
   readonly alerts: Alert[] = [];
   clock = T0;
   get = (key: string) => this.state.get(key);
-  put = (key: string, value: DeviceAlertState) => void this.state.set(key, value);
+  put = (key: string, value: AlertsState) => void this.state.set(key, value);
   delete = (key: string) => void this.state.delete(key);
   emit = (topic: TopicSpec, value: unknown) => {
     expect(topic).toBe(catalogue.alerts);
@@ -91,6 +91,30 @@ describe('the alerts handler', () => {
     h.handle({ message, value: reading({ receivedAt: T0 + 2 * H - 1000, observedAt: T0 + 2 * H - 1000 }) }, ctx);
     expect(ctx.alerts.at(-1)).toMatchObject({ kind: 'DEVICE_SILENT', state: 'CLEARED', clearedAt: T0 + 2 * H - 1000, revision: 2 });
     expect(h.timerOf(ctx.get(meter)!)).toBe(T0 + 2 * H - 1000 + 45 * MIN);
+  });
+
+  it('raises no silence while it works off a backlog: the partition\'s newest reading is its clock', async () => {
+    const other = 'mbus:3002038904771407';
+    const registry = fakeRegistry([meter, other].map((deviceId) => ({ deviceId, status: 'active', medium: 'water', expectedIntervalS: 900, organisationId: 'org-1' })));
+    const h = handler(registry);
+    const ctx = new FakeContext();
+    // Hours of readings arrive at once, long after they were received: the worker was down.
+    ctx.clock = T0 + 10 * H;
+    h.handle({ message, value: reading({ receivedAt: T0, observedAt: T0 }) }, ctx);
+    for (let i = 0; i <= 2; i++) h.handle({ message, value: reading({ deviceId: other, receivedAt: T0 + i * 15 * MIN, observedAt: T0 + i * 15 * MIN }) }, ctx);
+    // The meter's own later readings are further down the backlog: by the partition clock (T0 + 30 min,
+    // the newest reading handled) its 45-minute window has not passed, whatever the wall clock says.
+    await h.onTimer(meter, ctx);
+    expect(ctx.alerts).toEqual([]);
+    expect(h.timerOf(ctx.get(meter)!)).toBe(T0 + 10 * H + MIN);
+
+    // The backlog is worked off and nothing more came: the partition is idle, the wall clock counts.
+    ctx.clock = T0 + 10 * H + MIN;
+    await h.onTimer(meter, ctx);
+    expect(ctx.alerts.map((a) => [a.kind, a.state, a.severity, a.updatedAt])).toEqual([
+      ['DEVICE_SILENT', 'RAISED', 'WARNING', T0 + 45 * MIN],
+      ['DEVICE_SILENT', 'UPDATED', 'CRITICAL', T0 + 3 * H],
+    ]);
   });
 
   it('watches the volume of water and gas meters for continuous flow, not that of heat meters', () => {

@@ -19,8 +19,8 @@ import type { WorkerContext, WorkerInput } from '../runtime/stateful-worker.js';
 import { GAS_OF_QUANTITY, trackConcentration } from './concentration.js';
 import { observeFlow, trackContinuousFlow, type FlowObservation, type FlowRules } from './flow.js';
 import type { AlertsRegistry } from './registry.js';
-import { checkSilence, heard, silenceDueAt, silenceWindowMs, type SilenceRules } from './silence.js';
-import type { DeviceAlertState } from './state.js';
+import { checkSilence, heard, silenceClock, silenceDueAt, silenceWindowMs, type SilenceRules } from './silence.js';
+import { asDeviceState, newestReceivedAt, PARTITION_KEY, type AlertsState } from './state.js';
 
 /** The worker's rules. */
 export interface AlertsRules extends SilenceRules, FlowRules {}
@@ -36,12 +36,12 @@ export interface AlertsHandlerDeps {
 
 /** The handler and the hooks worker.ts hands to the stateful runner. */
 export interface AlertsHandler {
-  handle(record: WorkerInput<'Reading'>, ctx: WorkerContext<DeviceAlertState>): void;
+  handle(record: WorkerInput<'Reading'>, ctx: WorkerContext<AlertsState>): void;
   /** Loads the batch's device rows, then the thresholds of the organisations of its gas samples. */
   beforeBatch(partition: number, records: readonly WorkerInput<'Reading'>[]): Promise<void>;
-  timerOf(state: DeviceAlertState): number | undefined;
+  timerOf(state: AlertsState): number | undefined;
   /** Re-reads the device's registry row (cached), then raises, escalates or clears its silence. */
-  onTimer(key: string, ctx: WorkerContext<DeviceAlertState>): Promise<void>;
+  onTimer(key: string, ctx: WorkerContext<AlertsState>): Promise<void>;
 }
 
 /** Media whose volume never pauses only when something leaks (heating circuits flow all the time). */
@@ -67,8 +67,21 @@ export function flowObservationOf(reading: Reading): FlowObservation | undefined
 
 export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
   const { catalogue, registry, rules } = deps;
+  const busyForMs = rules.busyForMs ?? 30_000;
+  /** Per input partition: when this instance last handled a record of it, and since when it has had it (wall clock). */
+  const activity = new Map<number, { handledAt: number; since: number }>();
 
-  function emit(ctx: WorkerContext<DeviceAlertState>, ledger: AlertLedger): void {
+  /** The partition clock of the silence rule (silence.ts). */
+  function clockOf(ctx: WorkerContext<AlertsState>, handling: boolean): number {
+    const now = ctx.now();
+    let seen = activity.get(ctx.partition);
+    if (seen === undefined) activity.set(ctx.partition, (seen = { handledAt: Number.NEGATIVE_INFINITY, since: now }));
+    if (handling) seen.handledAt = now;
+    const busy = now - Math.max(seen.handledAt, seen.since) < busyForMs;
+    return silenceClock(now, newestReceivedAt(ctx.get(PARTITION_KEY)), busy);
+  }
+
+  function emit(ctx: WorkerContext<AlertsState>, ledger: AlertLedger): void {
     for (const alert of ledger.emitted) {
       ctx.emit(catalogue.alerts, alert);
       deps.onEmitted?.(alert);
@@ -78,13 +91,15 @@ export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
   return {
     handle({ value: reading }, ctx) {
       const { deviceId } = reading;
-      const previous = ctx.get(deviceId);
+      const previous = asDeviceState(ctx.get(deviceId));
       const device = registry.device(deviceId);
+      if (reading.receivedAt > newestReceivedAt(ctx.get(PARTITION_KEY))) ctx.put(PARTITION_KEY, { t: 'partition', newestReceivedAt: reading.receivedAt });
       const organisationId = reading.organisationId ?? device?.organisationId ?? previous?.organisationId ?? null;
       const siteId = reading.siteId ?? previous?.siteId ?? null;
       const ledger = new AlertLedger({ deviceId, organisationId, siteId }, previous?.alerts ?? {});
 
-      const silence = heard(ledger, previous?.silence, reading.receivedAt, silenceWindowMs(device, rules), ctx.now());
+      const windowMs = silenceWindowMs(device, rules);
+      const silence = heard(ledger, previous?.silence, reading.receivedAt, windowMs, clockOf(ctx, true));
 
       let flows = previous?.flows ?? {};
       const observation = device?.medium != null && FLOW_MEDIA.has(device.medium) ? flowObservationOf(reading) : undefined;
@@ -102,7 +117,7 @@ export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
         if (track !== gases[gas]) gases = { ...gases, [gas]: track };
       }
 
-      ctx.put(deviceId, { organisationId, siteId, silence, flows, gases, alerts: ledger.emitted.length === 0 ? (previous?.alerts ?? {}) : ledger.marks() });
+      ctx.put(deviceId, { t: 'device', organisationId, siteId, silence, flows, gases, alerts: ledger.emitted.length === 0 ? (previous?.alerts ?? {}) : ledger.marks() });
       emit(ctx, ledger);
     },
 
@@ -119,14 +134,14 @@ export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
       if (organisations.size > 0) await registry.prefetchThresholds(organisations);
     },
 
-    timerOf: (state) => silenceDueAt(state.silence, rules),
+    timerOf: (state) => (state.t === 'device' ? silenceDueAt(state.silence, rules) : undefined),
 
     async onTimer(key, ctx) {
-      const state = ctx.get(key);
+      const state = asDeviceState(ctx.get(key));
       if (state === undefined) return;
       await registry.prefetchDevices([key]);
       const ledger = new AlertLedger({ deviceId: key, organisationId: state.organisationId, siteId: state.siteId }, state.alerts);
-      const silence = checkSilence(ledger, state.silence, silenceWindowMs(registry.device(key), rules), ctx.now(), rules);
+      const silence = checkSilence(ledger, state.silence, silenceWindowMs(registry.device(key), rules), ctx.now(), clockOf(ctx, false), rules);
       ctx.put(key, { ...state, silence, alerts: ledger.marks() });
       emit(ctx, ledger);
     },

@@ -87,7 +87,7 @@ export function createAlertsProcess(options: AlertsProcessOptions): AlertsProces
   });
   new Gauge({
     name: 'meterflux_alerts_state_keys',
-    help: 'Devices in the alerts state of the partitions this process owns.',
+    help: 'Keys in the alerts state of the partitions this process owns (one per device, one per partition).',
     registers: [options.metrics],
     collect() {
       this.set(worker.stateSize());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AlertLedger } from '../decode/alerts.js';
-import { checkSilence, formatDuration, heard, silenceDueAt, silenceWindowMs, type SilenceRules, type SilenceTrack } from './silence.js';
+import { checkSilence, formatDuration, heard, silenceClock, silenceDueAt, silenceWindowMs, type SilenceRules, type SilenceTrack } from './silence.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 2, 1, 12);
@@ -27,7 +27,7 @@ describe('DEVICE_SILENT', () => {
     expect(silenceDueAt(track, rules)).toBe(T0 + 3 * H);
 
     // The timer loop is late: it looks at T0 + 3 h 20 min.
-    track = checkSilence(ledger, track, 3 * H, T0 + 3 * H + 20 * 60_000, rules);
+    track = checkSilence(ledger, track, 3 * H, T0 + 3 * H + 20 * 60_000, T0 + 3 * H + 20 * 60_000, rules);
     expect(ledger.emitted).toEqual([
       expect.objectContaining({ alertId: 'DEVICE_SILENT|mbus:1002038704771403|', state: 'RAISED', severity: 'WARNING', raisedAt: T0 + 3 * H, updatedAt: T0 + 3 * H, revision: 1 }),
     ]);
@@ -35,7 +35,7 @@ describe('DEVICE_SILENT', () => {
     expect(silenceDueAt(track, rules)).toBe(T0 + 12 * H);
 
     ledger = new AlertLedger(target, ledger.marks());
-    track = checkSilence(ledger, track, 3 * H, T0 + 12 * H, rules);
+    track = checkSilence(ledger, track, 3 * H, T0 + 12 * H, T0 + 12 * H, rules);
     expect(ledger.emitted).toEqual([expect.objectContaining({ state: 'UPDATED', severity: 'CRITICAL', raisedAt: T0 + 3 * H, updatedAt: T0 + 12 * H, revision: 2 })]);
     expect(silenceDueAt(track, rules)).toBeUndefined();
 
@@ -48,7 +48,7 @@ describe('DEVICE_SILENT', () => {
 
   it('raises and escalates at once when the timer runs after both were due (a long outage of the worker)', () => {
     const ledger = new AlertLedger(target, {});
-    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 48 * H, rules);
+    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 48 * H, T0 + 48 * H, rules);
     expect(ledger.emitted.map((a) => [a.state, a.severity, a.updatedAt])).toEqual([
       ['RAISED', 'WARNING', T0 + 3 * H],
       ['UPDATED', 'CRITICAL', T0 + 12 * H],
@@ -58,14 +58,14 @@ describe('DEVICE_SILENT', () => {
 
   it('does nothing before the window has passed, and moves the timer when the registry has a longer interval now', () => {
     const ledger = new AlertLedger(target, {});
-    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 6 * H, T0 + 3 * H, rules);
+    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 6 * H, T0 + 3 * H, T0 + 3 * H, rules);
     expect(ledger.emitted).toEqual([]);
     expect(silenceDueAt(track, rules)).toBe(T0 + 6 * H);
   });
 
   it('keeps the silence open while a backlog of readings older than the window is worked off', () => {
     let ledger = new AlertLedger(target, {});
-    let track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 4 * H, rules);
+    let track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 4 * H, T0 + 4 * H, rules);
     ledger = new AlertLedger(target, ledger.marks());
     // Received at T0 + 1 h but processed at T0 + 10 h: it proves nothing about now.
     track = heard(ledger, track, T0 + H, 3 * H, T0 + 10 * H);
@@ -80,11 +80,36 @@ describe('DEVICE_SILENT', () => {
     expect(ledger.emitted).toEqual([]);
   });
 
+  it('judges silence by the partition clock: other devices\' newer readings prove the time has passed', () => {
+    const ledger = new AlertLedger(target, {});
+    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 5 * H, T0 + 5 * H - 10 * 60_000, rules);
+    expect(ledger.emitted).toEqual([expect.objectContaining({ state: 'RAISED', raisedAt: T0 + 3 * H })]);
+    expect(track.level).toBe(1);
+  });
+
+  it('raises nothing while the partition clock is behind the wall clock, and looks again a minute later', () => {
+    const ledger = new AlertLedger(target, {});
+    // By the wall clock the meter is silent since T0 + 3 h, but the partition has only been read up to T0 + 1 h.
+    const now = T0 + 10 * H;
+    const track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, now, T0 + H, rules);
+    expect(ledger.emitted).toEqual([]);
+    expect(silenceDueAt(track, rules)).toBe(now + 60_000);
+    // Its next reading moves the timer on as usual.
+    expect(silenceDueAt(heard(ledger, track, T0 + 2 * H, 3 * H, T0 + 2 * H), rules)).toBe(T0 + 5 * H);
+  });
+
+  it('takes the partition\'s newest reading as the clock while the partition is busy, and the wall clock when it is idle', () => {
+    expect(silenceClock(T0 + 10 * H, T0 + H, true)).toBe(T0 + H);
+    expect(silenceClock(T0 + 10 * H, T0 + H, false)).toBe(T0 + 10 * H);
+    // A newest reading stamped ahead of the wall clock counts as now.
+    expect(silenceClock(T0, T0 + H, true)).toBe(T0);
+  });
+
   it('clears an open silence when the device has been retired meanwhile', () => {
     const ledger = new AlertLedger(target, {});
-    checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 3 * H, rules);
+    checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 3 * H, T0 + 3 * H, rules);
     const after = new AlertLedger(target, ledger.marks());
-    const track = checkSilence(after, { heardAt: T0, windowMs: 3 * H, level: 1 }, 0, T0 + 5 * H, rules);
+    const track = checkSilence(after, { heardAt: T0, windowMs: 3 * H, level: 1 }, 0, T0 + 5 * H, T0 + 5 * H, rules);
     expect(after.emitted).toEqual([expect.objectContaining({ state: 'CLEARED', message: 'Device retired', revision: 2 })]);
     expect(silenceDueAt(track, rules)).toBeUndefined();
   });

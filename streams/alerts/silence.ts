@@ -8,12 +8,21 @@
  * day of stored values at once is heard now, and a backfill does not look like silence. Uplinks
  * that produce no reading (a status-only message, one that was dead-lettered) are not seen here.
  *
- * | level | when | record |
+ * **The partition clock.** While the worker is working through its input partition (it handled a
+ * record of it within `busyForMs`, or took the partition over less than that ago), silence is
+ * measured against the newest `receivedAt` it has seen in that partition, not against the wall
+ * clock; once the partition is idle — the worker has read everything there is — the wall clock
+ * counts. So a worker catching up after an outage, or behind a decode stage working off a backlog,
+ * does not take devices whose newer readings are still on their way for silent, and no wallboard
+ * fills with alerts that clear a minute later; yet a device alone in its partition, or a whole fleet
+ * gone quiet, is reported on time (`busyForMs` late at most).
+ *
+ * | level | when (clock: see above) | record |
  * | --- | --- | --- |
  * | talking | a reading arrived within the window | — |
- * | silent | now ≥ heardAt + window | RAISED, WARNING, `raisedAt` = heardAt + window |
- * | long silent | now ≥ heardAt + window × `criticalAfterWindows` | UPDATED, CRITICAL |
- * | talking again | a reading received later than heardAt, within the window of now | CLEARED at its receivedAt |
+ * | silent | clock ≥ heardAt + window | RAISED, WARNING, `raisedAt` = heardAt + window |
+ * | long silent | clock ≥ heardAt + window × `criticalAfterWindows` | UPDATED, CRITICAL |
+ * | talking again | a reading received later than heardAt, within the window of the clock | CLEARED at its receivedAt |
  */
 import type { AlertLedger } from '../decode/alerts.js';
 
@@ -28,6 +37,12 @@ export interface SilenceRules {
    * @default 4
    */
   readonly criticalAfterWindows?: number;
+  /**
+   * A partition counts as being worked through (busy) for this long after a record of it was
+   * handled, or after the worker took it over; see the partition clock.
+   * @default 30000
+   */
+  readonly busyForMs?: number;
 }
 
 /** What the rule keeps of a device. */
@@ -38,6 +53,11 @@ export interface SilenceTrack {
   readonly windowMs: number;
   /** 0 talking, 1 silent (WARNING raised), 2 long silent (CRITICAL). */
   readonly level: 0 | 1 | 2;
+  /**
+   * Look again no earlier than this (wall clock, epoch ms): set when the timer fell due by the wall
+   * clock but the partition clock says not yet (the worker is working through a backlog).
+   */
+  readonly checkAt?: number;
 }
 
 /** What the rule needs of the registry row; undefined when the device has none. */
@@ -47,6 +67,8 @@ export interface SilenceDevice {
 }
 
 const HOUR_MS = 3_600_000;
+/** The longest a postponed silence check waits before looking again. */
+const RECHECK_MS = 60_000;
 
 /** The silence window of a device, ms; 0 for a retired device. */
 export function silenceWindowMs(device: SilenceDevice | undefined, rules: SilenceRules): number {
@@ -57,21 +79,31 @@ export function silenceWindowMs(device: SilenceDevice | undefined, rules: Silenc
 /** When the rule wants to look at the device again (the runner's timer), epoch ms; undefined for never. */
 export function silenceDueAt(track: SilenceTrack, rules: SilenceRules): number | undefined {
   if (track.windowMs === 0) return undefined;
-  if (track.level === 0) return track.heardAt + track.windowMs;
-  if (track.level === 1) return track.heardAt + track.windowMs * (rules.criticalAfterWindows ?? 4);
-  return undefined;
+  let due: number;
+  if (track.level === 0) due = track.heardAt + track.windowMs;
+  else if (track.level === 1) due = track.heardAt + track.windowMs * (rules.criticalAfterWindows ?? 4);
+  else return undefined;
+  return track.checkAt !== undefined && track.checkAt > due ? track.checkAt : due;
+}
+
+/**
+ * The time silence is measured against (see the module docs): while the partition is `busy`, its
+ * newest `receivedAt` (never ahead of the wall clock); when it is idle, the wall clock.
+ */
+export function silenceClock(now: number, newestReceivedAt: number, busy: boolean): number {
+  return busy ? Math.min(newestReceivedAt, now) : now;
 }
 
 /**
  * A reading of the device arrived. A silence in progress clears when the reading was received after
- * the device was last heard and within the window of `now`; a reading older than that (a backlog
- * being worked off) moves `heardAt` on but leaves the silence open, so catching up does not clear and
- * raise the alert again.
+ * the device was last heard and within the window of `clock` ({@link silenceClock}); a reading
+ * older than that (a long backlog being worked off) moves `heardAt` on but leaves the silence open,
+ * so catching up does not clear and raise the alert again.
  */
-export function heard(ledger: AlertLedger, track: SilenceTrack | undefined, receivedAt: number, windowMs: number, now: number): SilenceTrack {
+export function heard(ledger: AlertLedger, track: SilenceTrack | undefined, receivedAt: number, windowMs: number, clock: number): SilenceTrack {
   if (track === undefined) return { heardAt: receivedAt, windowMs, level: 0 };
   if (receivedAt <= track.heardAt) return track.windowMs === windowMs ? track : { ...track, windowMs };
-  const current = windowMs === 0 || receivedAt + windowMs > now;
+  const current = windowMs === 0 || receivedAt + windowMs > clock;
   if (track.level === 0 || !current) return { heardAt: receivedAt, windowMs, level: track.level };
   ledger.clear({
     kind: 'DEVICE_SILENT',
@@ -87,9 +119,10 @@ export function heard(ledger: AlertLedger, track: SilenceTrack | undefined, rece
 /**
  * The device's timer is due: raises DEVICE_SILENT, escalates it, or clears it for a device retired
  * meanwhile. `windowMs` is the window from the registry now (an operator may have changed the
- * expected interval); the returned track's {@link silenceDueAt} is later than `now`, or undefined.
+ * expected interval); `clock` is the partition clock ({@link silenceClock}), `now` the wall clock.
+ * The returned track's {@link silenceDueAt} is later than `now`, or undefined.
  */
-export function checkSilence(ledger: AlertLedger, track: SilenceTrack, windowMs: number, now: number, rules: SilenceRules): SilenceTrack {
+export function checkSilence(ledger: AlertLedger, track: SilenceTrack, windowMs: number, now: number, clock: number, rules: SilenceRules): SilenceTrack {
   if (windowMs === 0) {
     if (track.level > 0) {
       ledger.clear({ kind: 'DEVICE_SILENT', subject: null, severity: 'INFO', message: 'Device retired', at: now, details: { lastHeardAt: new Date(track.heardAt).toISOString() } });
@@ -104,7 +137,7 @@ export function checkSilence(ledger: AlertLedger, track: SilenceTrack, windowMs:
     windowMs: String(windowMs),
     silenceFactor: String(rules.factor),
   });
-  if (level === 0 && now >= silentAt) {
+  if (level === 0 && clock >= silentAt) {
     ledger.raise({
       kind: 'DEVICE_SILENT',
       subject: null,
@@ -116,7 +149,7 @@ export function checkSilence(ledger: AlertLedger, track: SilenceTrack, windowMs:
     level = 1;
   }
   const criticalAt = track.heardAt + windowMs * (rules.criticalAfterWindows ?? 4);
-  if (level === 1 && now >= criticalAt) {
+  if (level === 1 && clock >= criticalAt) {
     ledger.raiseOrUpdate({
       kind: 'DEVICE_SILENT',
       subject: null,
@@ -127,7 +160,10 @@ export function checkSilence(ledger: AlertLedger, track: SilenceTrack, windowMs:
     });
     level = 2;
   }
-  return { heardAt: track.heardAt, windowMs, level };
+  const next: SilenceTrack = { heardAt: track.heardAt, windowMs, level };
+  const due = silenceDueAt(next, rules);
+  // Due by the wall clock, not yet by the partition's: look again a little later, not on every tick.
+  return due !== undefined && due <= now ? { ...next, checkAt: now + Math.min(windowMs, RECHECK_MS) } : next;
 }
 
 /** `45 min`, `3 h`, `2 d 4 h`: durations for operators' messages. */
