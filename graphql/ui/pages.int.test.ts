@@ -8,7 +8,7 @@
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import type { Locator, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRecordProducer, type RecordProducer } from '../../core/kafka/record-producer.js';
 import { waitFor } from '../../test/support/stack.js';
 import { alert, createTestIndices, indexDocuments, reading } from '../testing/fixtures.js';
@@ -122,6 +122,13 @@ beforeAll(async () => {
   browser = await launchOfflineBrowser();
 }, 300_000);
 
+/** Closes what a test opened; the next one starts with no subscriber attached to the API. */
+afterEach(async () => {
+  await Promise.all(pages.splice(0).map((p) => p.close()));
+  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await waitFor('every subscription of the test detached', () => harness.api.services.live.subscribers() === 0, { timeoutMs: SHOWN_MS });
+});
+
 afterAll(async () => {
   await Promise.all(pages.map((p) => p.close().catch(() => undefined)));
   await browser?.close();
@@ -192,10 +199,9 @@ describe('the GraphQL IDE', () => {
   it('runs a subscription over graphql-ws and shows an event produced to Kafka', async () => {
     const offline = await open('/explorer/', alpha.read);
     const { page } = offline;
-    const before = harness.api.services.live.subscribers();
     await setQuery(page, 'subscription { readings { cursor reading { deviceId registerKey value unit } } }');
     await page.locator('.graphiql-execute-button').click();
-    await waitFor('the IDE\'s subscription attached', () => harness.api.services.live.subscribers() > before, { timeoutMs: SHOWN_MS });
+    await waitFor('the IDE\'s subscription attached', () => harness.api.services.live.subscribers() === 1, { timeoutMs: SHOWN_MS });
     await producer.produce(harness.kernel.catalogue.readings, [reading(alpha.org, alpha.meter, T0 + 60_000, 4242.5)]);
     await expect.poll(() => resultText(page), { timeout: SHOWN_MS }).toContain('4242.5');
     const shown = await resultText(page);
@@ -204,12 +210,28 @@ describe('the GraphQL IDE', () => {
     await offline.screenshot('explorer-subscription');
     // Stopping the subscription in the IDE detaches it from the API.
     await page.locator('.graphiql-execute-button').click();
-    await waitFor('the IDE\'s subscription detached', () => harness.api.services.live.subscribers() === before, { timeoutMs: SHOWN_MS });
+    await waitFor('the IDE\'s subscription detached', () => harness.api.services.live.subscribers() === 0, { timeoutMs: SHOWN_MS });
     expectOfflineAndClean(offline);
   });
 });
 
 describe('the wallboard', () => {
+  it('says when a token is refused, and connects with one entered in its form', async () => {
+    const offline = await open('/wallboard/', 'mf_not-a-token');
+    const { page } = offline;
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: SHOWN_MS }).toMatch(/^cannot load: .*UNAUTHENTICATED/);
+    expect(await page.locator('#status').getAttribute('data-live')).toBe('false');
+    expect(await page.locator('#map [data-device-id]').count()).toBe(0);
+    await offline.screenshot('wallboard-refused');
+
+    await page.locator('#token').fill(alpha.read);
+    await page.locator('#token-form button').click();
+    await expect.poll(() => page.locator('#status').getAttribute('data-live'), { timeout: SHOWN_MS }).toBe('true');
+    await expect.poll(() => page.locator('#organisation').textContent(), { timeout: SHOWN_MS }).toBe(alpha.name);
+    await page.locator(`#map [data-device-id="${alpha.station}"]`).waitFor({ timeout: SHOWN_MS });
+    expect(offline.foreignRequests).toEqual([]);
+  });
+
   it('loads offline and shows the organisation\'s latest readings, open alerts and devices placed by coordinates, then follows new readings and alerts', async () => {
     const offline = await open('/wallboard/', alpha.read);
     const { page } = offline;
@@ -256,13 +278,13 @@ describe('the wallboard', () => {
     expect(await station.getAttribute('class')).not.toContain('alerting');
     await offline.screenshot('wallboard-loaded');
 
-    await waitFor('the wallboard\'s two subscriptions attached', () => harness.api.services.live.subscribers() >= 2, { timeoutMs: SHOWN_MS });
+    await waitFor('the wallboard\'s two subscriptions attached', () => harness.api.services.live.subscribers() === 2, { timeoutMs: SHOWN_MS });
     // Another organisation's event reaches its own subscriber but never this wallboard.
     const bravoEvents: unknown[] = [];
     const bravoClient = createClient({ url: harness.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${bravo.read}` }, retryAttempts: 0 });
     clients.push(bravoClient);
     const stopBravo = bravoClient.subscribe({ query: 'subscription { readings { reading { value } } }' }, { next: (r) => void bravoEvents.push(r), error: () => undefined, complete: () => undefined });
-    await waitFor('the other organisation\'s subscription attached', () => harness.api.services.live.subscribers() >= 3, { timeoutMs: SHOWN_MS });
+    await waitFor('the other organisation\'s subscription attached', () => harness.api.services.live.subscribers() === 3, { timeoutMs: SHOWN_MS });
     await producer.produce(harness.kernel.catalogue.readings, [reading(bravo.org, bravo.meter, T0 + 60_000, 555.5)]);
     await waitFor('the other organisation\'s event at its subscriber', () => bravoEvents.length === 1, { timeoutMs: SHOWN_MS });
     stopBravo();
