@@ -20,8 +20,8 @@ import { compareRun, createRun, discardRun, planReplay, runReplay, type ReplayCo
 import { deleteTopics, testKernel, type TestKernel } from '../test/support/stack.js';
 import { median, type BenchResult } from './lib/measure.js';
 
-const METERS = 500;
-const UPLINKS = 20_000;
+const METERS = 1000;
+const UPLINKS = 60_000;
 const REPEATS = 3;
 
 function seconds(since: bigint): number {

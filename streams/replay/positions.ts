@@ -83,12 +83,14 @@ export async function drained(kafka: KafkaClient, topic: string, positions: read
 }
 
 /**
- * Whether `groupId` has consumed everything readable in `topic`. Unless `probeAnyway` (the group has
- * not moved for a while), a partition more than a few offsets short is taken for unread records
- * without a probe: markers come one per transaction, aborted records only from a killed writer.
+ * Whether `groupId` has consumed everything readable in `topic`, a topic written only in
+ * transactions whose writers have finished: then the last offset of a partition is a transaction
+ * marker, and a group whose committed offset is the one before it has read everything. A
+ * partition further behind may hold only aborted records (a killed writer's); that takes a probe,
+ * made only when `probe` is set (the group has stopped moving), since it joins a group of its own.
  */
-export async function caughtUp(kafka: KafkaClient, groupId: string, topic: string, probeAnyway = false): Promise<boolean> {
+export async function caughtUp(kafka: KafkaClient, groupId: string, topic: string, probe = false): Promise<boolean> {
   const positions = await groupPositions(kafka, groupId, topic);
-  if (!probeAnyway && positions.some((p) => p.high - p.committed > 8n)) return false;
-  return drained(kafka, topic, positions);
+  if (positions.every((p) => p.committed >= p.high - 1n)) return true;
+  return probe ? drained(kafka, topic, positions) : false;
 }

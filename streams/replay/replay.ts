@@ -305,8 +305,9 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
       })
     : undefined;
   const stage = createStage({ kafka: ctx.kafka, logger, groupId: stageGroup(prefix), targetOf: staged, ranges: run.ranges });
-  // Downstream first, so nothing is written before its reader is there.
-  const components: Component[] = [index, ...(decode?.components ?? []), { name: 'replay-stage', start: () => stage.start(), stop: () => stage.stop() }];
+  // Started and stopped side by side: every reader starts at the beginning of its topic, so none
+  // misses what is written before it joins; each group's own parts keep their order.
+  const components: Component[] = [index, ...(decode ? [sequence('decode', decode.components)] : []), { name: 'replay-stage', start: () => stage.start(), stop: () => stage.stop() }];
 
   const total = run.ranges.reduce((sum, r) => sum + rangeCount(r.partitions), 0);
   const meter = new ProgressMeter({ total });
@@ -314,10 +315,13 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
   const started: Component[] = [];
   let finished = false;
   try {
-    for (const component of components) {
+    const starts = await Promise.allSettled(components.map(async (component) => {
       await component.start();
       started.push(component);
-    }
+    }));
+    const failed = starts.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    logger.info({ total, elapsedMs: Date.now() - startedAt }, 'replay started');
     const pollMs = options.pollMs ?? 500;
     // What the first reader of the copy has consumed is the run's progress: copied and processed.
     const progressGroup = family.decode ? `${prefix}decode` : bindings.find((b) => b.topic.name === staged(run.sources[0]!))!.groupId;
@@ -335,7 +339,13 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
     ];
     let stageDone = false;
     let stageError: unknown;
-    stage.finished().then(() => (stageDone = true), (err: unknown) => (stageError = err ?? new Error('the copy stage failed')));
+    stage.finished().then(
+      () => {
+        stageDone = true;
+        logger.info({ elapsedMs: Date.now() - startedAt }, 'range copied');
+      },
+      (err: unknown) => (stageError = err ?? new Error('the copy stage failed')),
+    );
     let next = 0;
     let lastPositions = '';
     let still = 0;
@@ -349,7 +359,10 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
       const positions = JSON.stringify(await Promise.all(readers.map(async (r) => consumed(await groupPositions(ctx.kafka, r.group, r.topic)))));
       still = positions === lastPositions ? still + 1 : 0;
       lastPositions = positions;
-      while (next < readers.length && (await caughtUp(ctx.kafka, readers[next]!.group, readers[next]!.topic, still >= 4))) next += 1;
+      while (next < readers.length && (await caughtUp(ctx.kafka, readers[next]!.group, readers[next]!.topic, still >= 4))) {
+        logger.info({ ...readers[next], elapsedMs: Date.now() - startedAt }, 'reader caught up');
+        next += 1;
+      }
       if (next === readers.length) {
         finished = true;
         break;
@@ -357,9 +370,7 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
       if (still >= 4) still = 0;
     }
   } finally {
-    for (const component of started.reverse()) {
-      await component.stop().catch((err: unknown) => logger.error({ err, component: component.name }, 'stopping failed'));
-    }
+    await Promise.all(started.map((component) => component.stop().catch((err: unknown) => logger.error({ err, component: component.name }, 'stopping failed'))));
     if (finished) meter.update(total);
     line?.stop();
   }
@@ -375,6 +386,29 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
     logger.info({ documents, generation: run.generation }, 'replay built');
   }
   return { runId, finished, generation: run.generation, documents, window, elapsedMs: Date.now() - startedAt };
+}
+
+/** Components started in order and stopped in reverse, as one; a failed start stops what started. */
+function sequence(name: string, parts: readonly Component[]): Component {
+  const started: Component[] = [];
+  const stop = async (): Promise<void> => {
+    for (const part of started.splice(0).reverse()) await part.stop();
+  };
+  return {
+    name,
+    async start() {
+      try {
+        for (const part of parts) {
+          await part.start();
+          started.push(part);
+        }
+      } catch (err) {
+        await stop().catch(() => undefined);
+        throw err;
+      }
+    },
+    stop,
+  };
 }
 
 async function countDocuments(es: Client, index: string): Promise<number> {
