@@ -5,7 +5,7 @@ SHELL := /bin/bash
 TSX := node_modules/.bin/tsx
 VITEST := node_modules/.bin/vitest
 
-.PHONY: help install fetch up down status provision run test test-unit test-int soak typecheck lint bench inspect inspect-tools types ui browser clean
+.PHONY: help install fetch up down status provision run test test-unit test-int soak typecheck lint bench inspect inspect-tools types ui browser replay clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ lint: install ## eslint with type-aware rules
 
 bench: up ## benchmarks; prints ratios against raw baselines measured in the same run
 	$(TSX) bench/run.ts
+
+replay: up ## rebuild derived data from a topic range: make replay ARGS="plan --from 2026-03-01" (see streams/replay/README.md)
+	$(TSX) streams/replay/main.ts $(ARGS)
 
 types: install ## regenerate schemas/avro/types.generated.ts from the .avsc files
 	$(TSX) schemas/avro/generate-types.ts
