@@ -83,11 +83,12 @@ export function remember(
   const today = dayOf(receivedAt);
   const current = state.get(seenKey(deviceId, today));
   const previous = current?.t === 'seen' ? current.keys : [];
-  const keys = [...(previous.length < maxKeys ? previous : previous.slice(previous.length - maxKeys + 1)), keyHash];
+  // concat and slice copy on V8's fast path; spreading an array goes through its iterator.
+  const keys = (previous.length < maxKeys ? previous : previous.slice(previous.length - maxKeys + 1)).concat(keyHash);
   state.put(seenKey(deviceId, today), { t: 'seen', keys });
 
   const days: Record<string, number> = { ...seenDays, [today]: keys.length };
-  if (keys.length < maxKeys && Object.keys(days).length === 1) return days;
+  if (keys.length < maxKeys && onlyDay(days, today)) return days;
   const ordered = Object.keys(days).map(Number).sort((a, b) => a - b);
   const newest = ordered[ordered.length - 1]!;
   let total = ordered.reduce((sum, day) => sum + days[day]!, 0);
@@ -98,4 +99,10 @@ export function remember(
     state.delete(seenKey(deviceId, day));
   }
   return days;
+}
+
+/** Whether `today` is the only day of `days` (without listing the keys). */
+function onlyDay(days: Readonly<Record<string, number>>, today: number): boolean {
+  for (const day in days) if (Number(day) !== today) return false;
+  return true;
 }

@@ -35,14 +35,14 @@ describe('battery bands', () => {
 
 describe('last-seen throttling', () => {
   it('writes on first contact, then once 5 minutes of receipt time have passed', () => {
-    expect(seenIsDue(undefined, state(), T0)).toBe(true);
-    expect(seenIsDue(state(), state(), T0 + 4 * MINUTE)).toBe(false);
-    expect(seenIsDue(state(), state(), T0 + 5 * MINUTE)).toBe(true);
+    expect(seenIsDue(undefined, 'good', T0)).toBe(true);
+    expect(seenIsDue(state(), state().batteryBand, T0 + 4 * MINUTE)).toBe(false);
+    expect(seenIsDue(state(), state().batteryBand, T0 + 5 * MINUTE)).toBe(true);
   });
 
   it('writes at once when the battery changes band, and follows its option', () => {
-    expect(seenIsDue(state(), state({ batteryBand: 'low' }), T0 + MINUTE)).toBe(true);
-    expect(seenIsDue(state(), state(), T0 + MINUTE, { seenThrottleMs: MINUTE })).toBe(true);
+    expect(seenIsDue(state(), 'low', T0 + MINUTE)).toBe(true);
+    expect(seenIsDue(state(), state().batteryBand, T0 + MINUTE, { seenThrottleMs: MINUTE })).toBe(true);
   });
 });
 

@@ -36,10 +36,13 @@ export function batteryBand(percent: number | undefined, volts: number | undefin
   return 'unknown';
 }
 
-/** Whether a known device's facts are due to be written after an uplink received at `receivedAt`. */
-export function seenIsDue(previous: DeviceState | undefined, next: DeviceState, receivedAt: number, options: SeenOptions = {}): boolean {
+/**
+ * Whether a known device's facts are due to be written after an uplink received at `receivedAt`,
+ * whose battery facts put the device in `band` ({@link batteryBand}).
+ */
+export function seenIsDue(previous: DeviceState | undefined, band: string, receivedAt: number, options: SeenOptions = {}): boolean {
   if (previous === undefined) return true;
-  return receivedAt - previous.reportedAt >= (options.seenThrottleMs ?? DEFAULT_SEEN_THROTTLE_MS) || next.batteryBand !== previous.batteryBand;
+  return receivedAt - previous.reportedAt >= (options.seenThrottleMs ?? DEFAULT_SEEN_THROTTLE_MS) || band !== previous.batteryBand;
 }
 
 const STATUS: Readonly<Record<DeviceStatusName, DeviceStatus>> = { new: 'NEW', active: 'ACTIVE', retired: 'RETIRED' };

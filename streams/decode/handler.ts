@@ -157,19 +157,23 @@ export function createDecodeHandler(deps: DecodeHandlerDeps): DecodeHandler {
       });
       for (const reset of mapped.resets) raiseSuspectedReset(ledger, reset);
 
-      let state = observed(previous, uplink, facts);
-      state = { ...state, registers: mapped.marks, alerts: ledger.marks() };
+      // Built once and completed below before it is put: the stored value is never changed afterwards.
+      const state = observed(previous, uplink, facts, mapped.marks, ledger.marks());
       const band = batteryBand(state.batteryPercent, state.batteryVolts);
       const change: { -readonly [K in keyof RegistryChange]: RegistryChange[K] } = { entry, registers };
       if (announcing) {
-        state = { ...state, revision: 1, reportedAt: receivedAt, batteryBand: band };
+        state.revision = 1;
+        state.reportedAt = receivedAt;
+        state.batteryBand = band;
         change.insert = deviceInsert(entry, state, uplink);
         ctx.emit(catalogue.devices, deviceRecord(entry, state, 'FIRST_SEEN', ctx.now()));
         metrics.registered();
         logger.info({ deviceId, manufacturer: entry.manufacturer, medium: entry.medium }, 'new device registered itself');
       } else {
-        if (fills !== undefined || seenIsDue(previous, { ...state, batteryBand: band }, receivedAt, options)) {
-          state = { ...state, revision: Math.max(state.revision, entry.revision) + 1, reportedAt: receivedAt, batteryBand: band };
+        if (fills !== undefined || seenIsDue(previous, band, receivedAt, options)) {
+          state.revision = Math.max(state.revision, entry.revision) + 1;
+          state.reportedAt = receivedAt;
+          state.batteryBand = band;
           change.update = deviceUpdate(deviceId, state, fills);
           ctx.emit(catalogue.devices, deviceRecord(entry, state, fills === undefined ? 'SEEN' : 'UPDATED', ctx.now()));
         }
@@ -180,8 +184,8 @@ export function createDecodeHandler(deps: DecodeHandlerDeps): DecodeHandler {
 
       for (const reading of mapped.readings) ctx.emit(catalogue.readings, reading);
       for (const alert of ledger.emitted) ctx.emit(catalogue.alerts, alert);
-      const seenDays = remember(ctx, deviceId, state.seenDays, hash, receivedAt, options);
-      ctx.put(deviceId, { ...state, seenDays });
+      state.seenDays = remember(ctx, deviceId, state.seenDays, hash, receivedAt, options);
+      ctx.put(deviceId, state);
 
       if (decoded.warnings.length > 0) {
         metrics.warned(decoded.warnings.length);
@@ -268,32 +272,33 @@ function withChanges(entry: RegistryEntry, registers: readonly RegisterInsert[],
   return { ...entry, ...fills, registers: { ...entry.registers, ...added } };
 }
 
-/** The device's state after hearing from it: times and the latest known battery and radio facts. */
-function observed(previous: DeviceState | undefined, uplink: RawUplink, facts: DecodedDevice): DeviceState {
-  const base: DeviceState = previous ?? {
-    t: 'device',
-    revision: 0,
-    firstSeenAt: uplink.receivedAt,
-    lastSeenAt: uplink.receivedAt,
-    reportedAt: uplink.receivedAt,
-    batteryBand: 'unknown',
-    registers: {},
-    alerts: {},
-    seenDays: {},
-  };
-  const batteryPercent = facts.batteryPercent ?? base.batteryPercent;
-  const batteryVolts = facts.batteryVolts ?? base.batteryVolts;
-  const rssiDbm = facts.rssiDbm ?? base.rssiDbm;
-  const snrDb = facts.snrDb ?? base.snrDb;
-  return {
-    ...base,
-    firstSeenAt: Math.min(base.firstSeenAt, uplink.receivedAt),
-    lastSeenAt: Math.max(base.lastSeenAt, uplink.receivedAt),
-    ...(batteryPercent === undefined ? {} : { batteryPercent }),
-    ...(batteryVolts === undefined ? {} : { batteryVolts }),
-    ...(rssiDbm === undefined ? {} : { rssiDbm }),
-    ...(snrDb === undefined ? {} : { snrDb }),
-  };
+type DraftState = { -readonly [K in keyof DeviceState]: DeviceState[K] };
+
+/**
+ * The device's state after hearing from it: times, the latest known battery and radio facts, and
+ * the given register and alert marks. A fresh object, one copy of the previous state.
+ */
+function observed(
+  previous: DeviceState | undefined,
+  uplink: RawUplink,
+  facts: DecodedDevice,
+  registers: DeviceState['registers'],
+  alerts: DeviceState['alerts'],
+): DraftState {
+  const at = uplink.receivedAt;
+  let state: DraftState;
+  if (previous === undefined) {
+    state = { t: 'device', revision: 0, firstSeenAt: at, lastSeenAt: at, reportedAt: at, batteryBand: 'unknown', registers, alerts, seenDays: {} };
+  } else {
+    state = { ...previous, registers, alerts };
+    if (at < state.firstSeenAt) state.firstSeenAt = at;
+    if (at > state.lastSeenAt) state.lastSeenAt = at;
+  }
+  if (facts.batteryPercent !== undefined) state.batteryPercent = facts.batteryPercent;
+  if (facts.batteryVolts !== undefined) state.batteryVolts = facts.batteryVolts;
+  if (facts.rssiDbm !== undefined) state.rssiDbm = facts.rssiDbm;
+  if (facts.snrDb !== undefined) state.snrDb = facts.snrDb;
+  return state;
 }
 
 function deviceInsert(entry: RegistryEntry, state: DeviceState, uplink: RawUplink): DeviceInsert {

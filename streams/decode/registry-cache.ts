@@ -56,6 +56,12 @@ export interface RegistryCache {
    * @throws when PostgreSQL cannot be asked.
    */
   getMany(deviceIds: Iterable<string>, options?: { readonly fresh?: boolean }): Promise<Map<string, RegistryEntry | undefined>>;
+  /**
+   * What process memory holds for `deviceId` and has not expired, without asking Redis or
+   * PostgreSQL: `{ entry }` (an `undefined` entry: known to have no row), or `undefined` when
+   * memory has nothing current. The per-uplink lookup after a batch's {@link getMany}.
+   */
+  peek(deviceId: string): { readonly entry: RegistryEntry | undefined } | undefined;
   /** Caches entries decode has just written to PostgreSQL. */
   put(entries: readonly RegistryEntry[]): Promise<void>;
   /** Drops entries someone changed. */
@@ -104,6 +110,11 @@ export function createRegistryCache(options: RegistryCacheOptions): RegistryCach
   }
 
   return {
+    peek(deviceId) {
+      const cached = memory.get(deviceId);
+      return cached !== undefined && cached.expiresAt > now() ? cached : undefined;
+    },
+
     async getMany(deviceIds, { fresh = false } = {}) {
       const found = new Map<string, RegistryEntry | undefined>();
       const missing: string[] = [];

@@ -69,6 +69,8 @@ export function createRegistry({ db, cache, logger }: RegistryOptions): Registry
     async entry(partition, deviceId, options = {}) {
       const own = staged.get(partition)?.get(deviceId);
       if (own !== undefined) return own.entry;
+      const cached = options.fresh === true ? undefined : cache.peek(deviceId);
+      if (cached !== undefined) return cached.entry;
       return (await cache.getMany([deviceId], options)).get(deviceId);
     },
 
