@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       },
       connectors: { enabled: ['mqtt', 'http', 'mbus-tcp'] },
       lns: { url: undefined, dialect: 'vega', login: undefined, password: undefined },
+      alerts: { silenceFactor: 3, defaultIntervalS: 3600, continuousFlowHours: 24 },
       consumption: { graceMs: 172_800_000, lateWindowMs: 604_800_000 },
       concentration: { gwpSet: 'IPCC-AR6', defaultIntervalS: 60, latenessH: 48, idleCloseS: 600 },
       footprint: { factorPollS: 60 },
