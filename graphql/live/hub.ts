@@ -212,7 +212,6 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
     for (const [key, end] of to) if ((from.get(key) ?? end) < end) remaining.set(key, end);
     if (remaining.size === 0) return;
     const group = `${instance}-catchup-${(catchUps += 1)}`;
-    groups.push(group);
     const topics = s.topics.filter((_, index) => [...remaining.keys()].some((key) => key.startsWith(`${index}:`)));
     await setGroupTo(group, s.topics, (index, partition, high) => from.get(slot(index, partition)) ?? to.get(slot(index, partition)) ?? high);
     const position = new Map(to);
@@ -256,6 +255,13 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
       });
     } finally {
       await reader.disconnect().catch((err: unknown) => logger.warn({ err, group }, 'catch-up reader did not disconnect cleanly'));
+      // The group served this catch-up only; its committed offsets would otherwise linger for days.
+      const admin = kafka.admin();
+      await admin
+        .connect()
+        .then(() => admin.deleteGroups([group]))
+        .catch((err: unknown) => logger.debug({ err, group }, 'could not delete a catch-up group'))
+        .finally(() => admin.disconnect().catch(() => undefined));
     }
   }
 
