@@ -162,6 +162,30 @@ describe('the offline browser', () => {
     expect(socket).toBe('closed');
     expect(offline.foreignRequests.sort()).toEqual(['http://10.0.0.1:8080/y.css', 'http://example.com/x.js', 'ws://cdn.example.net/socket']);
   });
+
+  it('keeps both pages from loading a script or opening a connection elsewhere, by their Content-Security-Policy', async () => {
+    for (const path of ['/explorer/', '/wallboard/']) {
+      const offline = await open(path);
+      const { page } = offline;
+      await page.locator('body').waitFor();
+      const attempts = await page.evaluate(`Promise.all([
+        new Promise((resolve) => {
+          const script = document.createElement('script');
+          script.src = 'https://cdn.jsdelivr.net/npm/graphiql/graphiql.min.js';
+          script.onload = () => resolve('loaded');
+          script.onerror = () => resolve('refused');
+          document.head.append(script);
+        }),
+        fetch('https://example.com/collect', { mode: 'no-cors' }).then(() => 'sent', () => 'refused'),
+      ])`);
+      expect(attempts, path).toEqual(['refused', 'refused']);
+      // Refused inside the page, before any request was made.
+      expect(offline.foreignRequests, path).toEqual([]);
+      const refusals = offline.consoleErrors.filter((e) => e.includes('Content Security Policy'));
+      expect(refusals.some((e) => e.includes('https://cdn.jsdelivr.net/')), path).toBe(true);
+      expect(refusals.some((e) => e.includes('https://example.com/')), path).toBe(true);
+    }
+  });
 });
 
 describe('the GraphQL IDE', () => {
