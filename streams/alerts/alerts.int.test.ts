@@ -127,7 +127,7 @@ describe('the alerts worker on the local stack', () => {
     clock = heardAt + 3 * 60_000 + 5_000;
     await startWorker();
     const raised = await waitFor('DEVICE_SILENT to be raised', () => {
-      clock += 2_000;
+      clock += 1_000;
       return of(meter, 'DEVICE_SILENT')[0];
     }, { timeoutMs: 60_000 });
     expect(raised).toMatchObject({

@@ -68,6 +68,15 @@ function reading(overrides: Partial<Reading>): Reading {
   };
 }
 
+/** Runs the device's timer as the runner does (at each due time it asks for) until `until`. */
+async function runTimers(h: AlertsHandler, key: string, ctx: FakeContext, until: number): Promise<void> {
+  for (let due = h.timerOf(ctx.get(key)!); due !== undefined && due <= until; due = h.timerOf(ctx.get(key)!)) {
+    ctx.clock = due;
+    await h.onTimer(key, ctx);
+  }
+  ctx.clock = until;
+}
+
 function handler(registry: AlertsRegistry): AlertsHandler {
   return createAlertsHandler({ catalogue, registry, rules: { factor: 3, defaultIntervalS: 3600, continuousFlowHours: 24 } });
 }
@@ -80,8 +89,8 @@ describe('the alerts handler', () => {
     h.handle({ message, value: reading({ receivedAt: T0, observedAt: T0 }) }, ctx);
     expect(h.timerOf(ctx.get(meter)!)).toBe(T0 + 45 * MIN);
 
-    ctx.clock = T0 + 45 * MIN;
-    await h.onTimer(meter, ctx);
+    // Alone in its idle partition: raised once the worker has seen the partition idle for busyForMs.
+    await runTimers(h, meter, ctx, T0 + 46 * MIN);
     expect(registry.lookups.at(-1)).toEqual([meter]);
     expect(ctx.alerts).toEqual([
       expect.objectContaining({ kind: 'DEVICE_SILENT', state: 'RAISED', deviceId: meter, organisationId: 'org-1', siteId: 'site-1', raisedAt: T0 + 45 * MIN, revision: 1 }),
@@ -106,10 +115,14 @@ describe('the alerts handler', () => {
     // the newest reading handled) its 45-minute window has not passed, whatever the wall clock says.
     await h.onTimer(meter, ctx);
     expect(ctx.alerts).toEqual([]);
-    expect(h.timerOf(ctx.get(meter)!)).toBe(T0 + 10 * H + MIN);
+    expect(h.timerOf(ctx.get(meter)!)).toBe(T0 + 10 * H + 15_000);
 
-    // The backlog is worked off and nothing more came: the partition is idle, the wall clock counts.
-    ctx.clock = T0 + 10 * H + MIN;
+    // The backlog is worked off and nothing more came: once the partition has been idle for
+    // busyForMs (30 s), the wall clock counts.
+    ctx.clock = T0 + 10 * H + 15_000;
+    await h.onTimer(meter, ctx);
+    expect(ctx.alerts).toEqual([]);
+    ctx.clock = T0 + 10 * H + 30_000;
     await h.onTimer(meter, ctx);
     expect(ctx.alerts.map((a) => [a.kind, a.state, a.severity, a.updatedAt])).toEqual([
       ['DEVICE_SILENT', 'RAISED', 'WARNING', T0 + 45 * MIN],
@@ -164,8 +177,7 @@ describe('the alerts handler', () => {
     const h = handler(fakeRegistry(rows));
     const ctx = new FakeContext();
     h.handle({ message, value: reading({ receivedAt: T0, observedAt: T0 }) }, ctx);
-    ctx.clock = T0 + H;
-    await h.onTimer(meter, ctx);
+    await runTimers(h, meter, ctx, T0 + H);
     rows[0] = { ...rows[0]!, status: 'retired' };
     ctx.clock = T0 + 2 * H;
     await h.onTimer(meter, ctx);

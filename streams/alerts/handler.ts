@@ -68,15 +68,23 @@ export function flowObservationOf(reading: Reading): FlowObservation | undefined
 export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
   const { catalogue, registry, rules } = deps;
   const busyForMs = rules.busyForMs ?? 30_000;
-  /** Per input partition: when this instance last handled a record of it, and since when it has had it (wall clock). */
-  const activity = new Map<number, { handledAt: number; since: number }>();
+  /**
+   * Per input partition, wall clock: when this instance last handled a record of it, since when it
+   * has had it, and when it last looked at it at all. The runner does not say when a partition is
+   * (re)assigned; a partition not looked at for longer than `busyForMs` counts as taken over anew.
+   */
+  const activity = new Map<number, { handledAt: number; since: number; touchedAt: number }>();
 
   /** The partition clock of the silence rule (silence.ts). */
   function clockOf(ctx: WorkerContext<AlertsState>, handling: boolean): number {
     const now = ctx.now();
     let seen = activity.get(ctx.partition);
-    if (seen === undefined) activity.set(ctx.partition, (seen = { handledAt: Number.NEGATIVE_INFINITY, since: now }));
+    if (seen === undefined || now - seen.touchedAt > busyForMs) {
+      seen = { handledAt: Number.NEGATIVE_INFINITY, since: now, touchedAt: now };
+      activity.set(ctx.partition, seen);
+    }
     if (handling) seen.handledAt = now;
+    seen.touchedAt = now;
     const busy = now - Math.max(seen.handledAt, seen.since) < busyForMs;
     return silenceClock(now, newestReceivedAt(ctx.get(PARTITION_KEY)), busy);
   }

@@ -15,7 +15,8 @@
  * counts. So a worker catching up after an outage, or behind a decode stage working off a backlog,
  * does not take devices whose newer readings are still on their way for silent, and no wallboard
  * fills with alerts that clear a minute later; yet a device alone in its partition, or a whole fleet
- * gone quiet, is reported on time (`busyForMs` late at most).
+ * gone quiet, is still reported, about `busyForMs` late (the time it takes to see the partition
+ * idle).
  *
  * | level | when (clock: see above) | record |
  * | --- | --- | --- |
@@ -67,8 +68,6 @@ export interface SilenceDevice {
 }
 
 const HOUR_MS = 3_600_000;
-/** The longest a postponed silence check waits before looking again. */
-const RECHECK_MS = 60_000;
 
 /** The silence window of a device, ms; 0 for a retired device. */
 export function silenceWindowMs(device: SilenceDevice | undefined, rules: SilenceRules): number {
@@ -162,8 +161,9 @@ export function checkSilence(ledger: AlertLedger, track: SilenceTrack, windowMs:
   }
   const next: SilenceTrack = { heardAt: track.heardAt, windowMs, level };
   const due = silenceDueAt(next, rules);
-  // Due by the wall clock, not yet by the partition's: look again a little later, not on every tick.
-  return due !== undefined && due <= now ? { ...next, checkAt: now + Math.min(windowMs, RECHECK_MS) } : next;
+  // Due by the wall clock, not yet by the partition's: look again a little later, not on every tick
+  // (within busyForMs, so the worker keeps counting the partition as its own; see handler.ts).
+  return due !== undefined && due <= now ? { ...next, checkAt: now + Math.min(windowMs, (rules.busyForMs ?? 30_000) / 2) } : next;
 }
 
 /** `45 min`, `3 h`, `2 d 4 h`: durations for operators' messages. */
