@@ -9,7 +9,7 @@
  * figures change after FINAL. A recomputation that yields the same figures and status emits nothing.
  */
 import type { Consumption, ConsumptionGranularity, ResultStatus } from '../../schemas/avro/index.js';
-import { monthOf, periodsBetween, dayOf, type CalendarSpec, type Granularity, type Period } from './calendar.js';
+import { monthOf, periodOf, periodsBetween, type CalendarSpec, type Granularity, type Period } from './calendar.js';
 import { formatNano } from './nano.js';
 import {
   buildChain,
@@ -127,7 +127,7 @@ export function applyReading(
   // In order (the usual case): extend the chain computed for the previous readings instead of rebuilding it.
   const cached = same && reading.at > (state.readings.at(-1)?.at ?? Number.NEGATIVE_INFINITY) ? chains.get(state.readings) : undefined;
   const chain = cached === undefined ? undefined : extendChain(profile, cached, reading);
-  const result = recompute(next, profile, replacements, now, rules, same ? reading.at : undefined, chain);
+  const result = recompute(next, profile, replacements, now, rules, same ? reading.at : undefined, chain, chain !== undefined);
   return { ...result, quarantined: result.quarantinedAt.includes(reading.at) };
 }
 
@@ -162,6 +162,10 @@ function insertReading(readings: readonly RawPoint[], reading: RawPoint): RawPoi
     else hi = mid;
   }
   const copy = readings.slice();
+  if (lo === copy.length) {
+    copy.push(reading);
+    return copy;
+  }
   const same = copy[lo];
   if (same !== undefined && same.at === reading.at) {
     if (reading.value > same.value) copy[lo] = reading;
@@ -184,11 +188,13 @@ function sameFacts(state: RegisterState, profile: RegisterProfile, replacements:
   const a = state.profile;
   if (a.timeZone !== profile.timeZone || a.billingDayStartHour !== profile.billingDayStartHour || a.range !== profile.range || a.maxGapMs !== profile.maxGapMs
     || a.unit !== profile.unit || a.organisationId !== profile.organisationId || a.siteId !== profile.siteId || a.deviceId !== profile.deviceId) return false;
-  const kept = replacements.filter((r) => state.base === undefined || r.at > state.base.at);
-  return kept.length === state.replacements.length && kept.every((r, i) => {
-    const b = state.replacements[i]!;
-    return r.id === b.id && r.at === b.at && r.oldFinalValue === b.oldFinalValue && r.newInitialValue === b.newInitialValue;
-  });
+  let i = 0;
+  for (const r of replacements) {
+    if (state.base !== undefined && r.at <= state.base.at) continue;
+    const b = state.replacements[i++];
+    if (b === undefined || r.id !== b.id || r.at !== b.at || r.oldFinalValue !== b.oldFinalValue || r.newInitialValue !== b.newInitialValue) return false;
+  }
+  return i === state.replacements.length;
 }
 
 /**
@@ -204,6 +210,7 @@ function recompute(
   rules: ConsumptionRules,
   newReadingAt?: number,
   known?: Chain,
+  appended = false,
 ): Recomputed {
   const { base } = state;
   const replacements = allReplacements.filter((r) => base === undefined || r.at > base.at);
@@ -215,23 +222,30 @@ function recompute(
       from = point.at;
     }
   }
-  const emitted: Record<string, EmittedPeriod> = { ...state.emitted };
+  // Copied on the first change only: most readings change no period.
+  let emitted = state.emitted;
+  const change = (key: string, entry: EmittedPeriod): void => {
+    if (emitted === state.emitted) emitted = { ...state.emitted };
+    (emitted as Record<string, EmittedPeriod>)[key] = entry;
+  };
   const out: Record<Granularity, Consumption[]> = { DAILY: [], MONTHLY: [] };
   const computedKeys = new Set<string>();
   for (const figures of computeFigures(profile, chain, base, from)) {
     const key = emittedKey(figures.period);
     computedKeys.add(key);
-    const record = toRecord(profile, figures, now);
-    const text = figuresText(record);
+    const text = figuresText(profile, figures);
     const previous = emitted[key];
     const decision = decide(previous, text, figures, now, rules.graceMs);
-    if (decision === undefined && previous?.detached) emitted[key] = { revision: previous.revision, status: previous.status, figures: text, endAt: previous.endAt, open: previous.open };
+    if (decision === undefined && previous?.detached) change(key, { revision: previous.revision, status: previous.status, figures: text, endAt: previous.endAt, open: previous.open });
     if (decision === undefined) continue;
-    emitted[key] = { revision: decision.revision, status: decision.status, figures: text, endAt: figures.period.endAt, open: figures.open };
-    out[figures.period.granularity].push({ ...record, status: decision.status, revision: decision.revision });
+    change(key, { revision: decision.revision, status: decision.status, figures: text, endAt: figures.period.endAt, open: figures.open });
+    out[figures.period.granularity].push({ ...toRecord(profile, figures, now), status: decision.status, revision: decision.revision });
   }
-  for (const [key, entry] of Object.entries(emitted)) {
-    if (!computedKeys.has(key) && !entry.detached && entry.endAt >= from) emitted[key] = { ...entry, detached: true };
+  // A reading after every other one cannot make a period's start unknown; anything else can.
+  if (!appended) {
+    for (const [key, entry] of Object.entries(emitted)) {
+      if (!computedKeys.has(key) && !entry.detached && entry.endAt >= from) change(key, { ...entry, detached: true });
+    }
   }
   const computed: RegisterState = { ...state, profile, replacements, emitted };
   const pruned = prune(computed, chain, rules);
@@ -312,12 +326,10 @@ function toRecord(profile: RegisterProfile, f: PeriodFigures, now: number): Cons
   };
 }
 
-/** Everything of a record except status, revision and computedAt. */
-function figuresText(r: Consumption): string {
-  return [
-    r.deviceId, r.organisationId ?? '', r.siteId ?? '', r.periodEndAt, r.timeZone, r.billingDayStartHour, r.startValue,
-    r.endValue ?? '', r.delta ?? '', r.unit, r.quality, r.open ? 1 : 0, r.rollovers, r.meterReplacements,
-  ].join('|');
+/** Everything of a record except status, revision and computedAt, as text (values in nano-units). */
+function figuresText(p: RegisterProfile, f: PeriodFigures): string {
+  return `${p.deviceId}|${p.organisationId ?? ''}|${p.siteId ?? ''}|${f.period.endAt}|${p.timeZone}|${p.billingDayStartHour}|${f.startValue}|` +
+    `${f.endValue ?? ''}|${f.delta ?? ''}|${p.unit}|${f.quality}|${f.open ? 1 : 0}|${f.rollovers}|${f.meterReplacements}`;
 }
 
 /** The status and revision to emit, or undefined when nothing changed. */
@@ -343,7 +355,7 @@ export function decide(
  * ending by then is still PROVISIONAL (it must be able to turn FINAL with its own figures).
  */
 function prune(state: RegisterState, chain: Chain, rules: ConsumptionRules): RegisterState {
-  const cut = dayOf(state.profile, state.watermark - rules.lateWindowMs).startAt;
+  const cut = periodOf(state.profile, 'DAILY', state.watermark - rules.lateWindowMs).startAt;
   if (state.base !== undefined && cut <= state.base.at) return state;
   if (Object.values(state.emitted).some((e) => e.endAt <= cut && e.status === 'PROVISIONAL' && e.detached !== true)) return state;
   let anchor: ChainPoint | undefined;
