@@ -126,7 +126,9 @@ export function applyReading(
   const same = sameFacts(state, profile, replacements);
   // In order (the usual case): extend the chain computed for the previous readings instead of rebuilding it.
   const cached = same && reading.at > (state.readings.at(-1)?.at ?? Number.NEGATIVE_INFINITY) ? chains.get(state.readings) : undefined;
-  const chain = cached === undefined ? undefined : extendChain(profile, cached, reading);
+  // Only a chain computed from this very state's facts (an aborted batch may have left another).
+  const usable = cached !== undefined && cached.replacements === state.replacements && cached.range === state.profile.range;
+  const chain = usable ? extendChain(profile, cached.chain, reading) : undefined;
   const result = recompute(next, profile, replacements, now, rules, same ? reading.at : undefined, chain, chain !== undefined);
   return { ...result, quarantined: result.quarantinedAt.includes(reading.at) };
 }
@@ -249,12 +251,12 @@ function recompute(
   }
   const computed: RegisterState = { ...state, profile, replacements, emitted };
   const pruned = prune(computed, chain, rules);
-  if (pruned.readings === state.readings) chains.set(pruned.readings, chain);
+  if (pruned.readings === state.readings) chains.set(pruned.readings, { chain, replacements: pruned.replacements, range: profile.range });
   return { state: pruned, daily: out.DAILY, monthly: out.MONTHLY, tooLate: false, quarantinedAt: chain.quarantined };
 }
 
 /** The chain last computed for a readings array (states share the array until it changes). */
-const chains = new WeakMap<readonly RawPoint[], Chain>();
+const chains = new WeakMap<readonly RawPoint[], { chain: Chain; replacements: readonly Replacement[]; range: bigint | null }>();
 
 const emittedKey = (period: Period): string => `${period.granularity === 'DAILY' ? 'D' : 'M'}${period.startAt}`;
 
