@@ -45,6 +45,23 @@ describe('local days', () => {
     expect(hours(dayOf(h2, at('2025-10-26T12:00:00Z')))).toBe(25);
   });
 
+  it('handles half-hour DST shifts and quarter-hour offsets (Australia/Lord_Howe, Asia/Kathmandu)', () => {
+    const lordHowe = { timeZone: 'Australia/Lord_Howe', billingDayStartHour: 0 };
+    expect(hours(dayOf(lordHowe, at('2025-04-06T06:00:00Z')))).toBe(24.5);
+    expect(hours(dayOf(lordHowe, at('2025-10-05T06:00:00Z')))).toBe(23.5);
+    const kathmandu = dayOf({ timeZone: 'Asia/Kathmandu', billingDayStartHour: 0 }, at('2025-06-01T12:00:00Z'));
+    expect([kathmandu.localPeriod, iso(kathmandu.startAt)]).toEqual(['2025-06-01', '2025-05-31T18:15:00.000Z']);
+  });
+
+  it('gives the same periods from its cache as computed afresh, minute by minute across a DST change', () => {
+    const berlin = { timeZone: 'Europe/Berlin', billingDayStartHour: 2 };
+    for (let t = at('2025-10-25T22:00:00Z'); t < at('2025-10-26T03:00:00Z'); t += 60_000) {
+      const p = dayOf(berlin, t);
+      expect(t >= p.startAt && t < p.endAt).toBe(true);
+      expect(periodsBetween(berlin, 'DAILY', t, t)).toEqual([p]);
+    }
+  });
+
   it('crosses the year end and the leap day', () => {
     const utc = { timeZone: 'UTC', billingDayStartHour: 0 };
     expect(dayOf(utc, at('2024-02-29T05:00:00Z')).localPeriod).toBe('2024-02-29');
