@@ -32,9 +32,13 @@ export class AlertLedger {
   #copied = false;
   readonly #emitted: Alert[] = [];
 
+  /** No marks at all (most devices, most uplinks): every lookup can answer without building an alertId. */
+  #none: boolean;
+
   constructor(target: AlertTarget, marks: Readonly<Record<string, AlertMark>>) {
     this.#target = target;
     this.#marks = marks;
+    this.#none = isEmpty(marks);
   }
 
   /** The Alert records to emit, in the order the changes happened. */
@@ -44,6 +48,7 @@ export class AlertLedger {
 
   /** The marks to keep in state; the oldest cleared ones are dropped past {@link MAX_MARKS}. */
   marks(): Readonly<Record<string, AlertMark>> {
+    if (this.#none) return this.#marks;
     const ids = Object.keys(this.#marks);
     if (ids.length <= MAX_MARKS) return this.#marks;
     const cleared = ids.filter((id) => !this.#marks[id]!.open).sort((a, b) => this.#marks[a]!.raisedAt - this.#marks[b]!.raisedAt);
@@ -53,17 +58,20 @@ export class AlertLedger {
   }
 
   isOpen(kind: AlertKind, subject: string | null): boolean {
+    if (this.#none) return false;
     return this.#marks[alertIdOf(kind, this.#target.deviceId, subject)]?.open === true;
   }
 
   /** The mark of an open problem, if it is open. */
   openMark(kind: AlertKind, subject: string | null): AlertMark | undefined {
+    if (this.#none) return undefined;
     const mark = this.#marks[alertIdOf(kind, this.#target.deviceId, subject)];
     return mark?.open === true ? mark : undefined;
   }
 
   /** Subjects of the open problems of `kind`. */
   openSubjects(kind: AlertKind): string[] {
+    if (this.#none) return [];
     const prefix = `${kind}|${this.#target.deviceId}|`;
     return Object.keys(this.#marks)
       .filter((id) => id.startsWith(prefix) && this.#marks[id]!.open)
@@ -96,6 +104,7 @@ export class AlertLedger {
     marks[alertId] = { revision, raisedAt, open: state !== 'CLEARED', ...(by === undefined ? {} : { by }) };
     this.#marks = marks;
     this.#copied = true;
+    this.#none = false;
     this.#emitted.push({
       alertId,
       deviceId: this.#target.deviceId,
@@ -126,6 +135,12 @@ export interface AlertChange {
   /** Event time of the change, epoch ms. */
   readonly at: number;
   readonly details?: Record<string, string>;
+}
+
+/** Whether a record has no keys (without listing them). */
+function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 /** `Alert.alertId`: `{kind}|{deviceId}|{subject or empty}`. */

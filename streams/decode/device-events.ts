@@ -49,11 +49,14 @@ const STATUS: Readonly<Record<DeviceStatusName, DeviceStatus>> = { new: 'NEW', a
 
 /** The device.v1 record of a device after an uplink. */
 export function deviceRecord(entry: RegistryEntry, state: DeviceState, change: DeviceChange, nowMs: number): Device {
+  const ids = transportIdsOf(entry.deviceId);
   return {
     deviceId: entry.deviceId,
     organisationId: entry.organisationId,
     siteId: entry.siteId,
-    ...transportIdsOf(entry.deviceId),
+    mbusSecondaryAddress: ids.mbusSecondaryAddress,
+    devEui: ids.devEui,
+    stationId: ids.stationId,
     manufacturer: entry.manufacturer,
     model: entry.model,
     deviceVersion: entry.deviceVersion,

@@ -82,10 +82,12 @@ export function createDecodeHandler(deps: DecodeHandlerDeps): DecodeHandler {
   const options = deps.options ?? {};
   const logger = deps.logger.child({ component: 'decode' });
 
+  const keyFor = (meterId: string) => keys.keyFor(meterId);
+
   async function decode(uplink: RawUplink, entry: RegistryEntry | undefined, fresh: boolean): Promise<DecodedUplink> {
     const profile = await profiles.profileOf(entry, { fresh });
     if (uplink.payloadFormat === 'WMBUS_TELEGRAM') await keys.prefetch([uplink.deviceId], { fresh });
-    const context = { profile, keyFor: (meterId: string) => keys.keyFor(meterId), ts013, timeZone: entry?.timeZone ?? undefined };
+    const context = { profile, keyFor, ts013, timeZone: entry?.timeZone ?? undefined };
     try {
       return await decodeUplink(uplink, context);
     } catch (err) {
