@@ -108,7 +108,8 @@ async function benchStage(kernel: TestKernel): Promise<BenchResult> {
         registry: createRegistry({ db, logger: kernel.logger }), rules: RULES, prefix,
       });
       const started = process.hrtime.bigint();
-      await worker.start();
+      // Creating the run's changelog right after another run's can meet a broker still electing leaders.
+      await waitFor(`consumption run ${run} to start`, () => worker.start().then(() => true), { timeoutMs: 60_000, intervalMs: 500 });
       await waitFor(`consumption run ${run} to commit ${READINGS} readings`, async () => {
         const committed = (await admin.groupOffsets(`${prefix}consumption`, topic.name)).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
         return committed >= READINGS;
@@ -186,8 +187,15 @@ async function benchRestore(kernel: TestKernel): Promise<BenchResult> {
   const raw = new Kafka({ clientId: 'bench-consumption-restore', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
   const admin = kernel.kafka.admin();
   await admin.connect();
-  await admin.createTopics([{ name: changelog, partitions: 3, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
-  await admin.disconnect();
+  try {
+    // Usable once every partition has a leader (listing offsets needs them).
+    await waitFor(`${changelog} to have leaders`, async () => {
+      await admin.createTopics([{ name: changelog, partitions: 3, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
+      return (await admin.topicOffsets(changelog)).length === 3;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+  } finally {
+    await admin.disconnect();
+  }
   const producer = kernel.kafka.producer();
   await producer.connect();
   const template = stateAfter(0, 8, DAY);
