@@ -51,7 +51,7 @@ typecheck: install ## TypeScript strict, no emit (the code, and the browser page
 lint: install ## eslint with type-aware rules
 	node_modules/.bin/eslint .
 
-bench: up ## benchmarks; prints ratios against raw baselines measured in the same run
+bench: up ## benchmarks (BENCH=decode,consumption for some); ratios against raw baselines measured in the same run
 	$(TSX) bench/run.ts
 
 replay: up ## rebuild derived data from a topic range: make replay ARGS="plan --from 2026-03-01" (see streams/replay/README.md)
