@@ -1,6 +1,7 @@
 /**
- * Crash safety end to end: while the simulated fleet sends, the decode process is killed with
- * SIGKILL and started again, then decode and index together. Afterwards Elasticsearch must hold
+ * Crash safety end to end: while the simulated fleet sends (with duplicates, reordering, garbage
+ * and dropped connections), the decode process is killed with SIGKILL and started again, then
+ * decode and index together. Afterwards Elasticsearch must hold
  * every reading exactly once, reconciled by id with what the simulator sent (its ledger and send
  * schedule), and reading.v1 read_committed must hold no reading twice.
  */
@@ -19,6 +20,7 @@ beforeAll(async () => {
     // A day at 900× takes 96 s to send: long enough for two kills and restarts in the middle.
     backfillMs: 24 * 3_600_000,
     speed: SPEED,
+    faults: { duplicateRate: 0.05, reorderRate: 0.02, garbageRate: 0.01, disconnectRate: 0.002 },
   });
 }, 300_000);
 
@@ -56,6 +58,9 @@ describe('the pipeline when decode and index are killed mid-run', () => {
     const ledger = await finishSimulation(pipeline);
     const run = await settle(pipeline, ledger, new Set(), 300_000);
     reconcile(pipeline, run);
+    // Repeats reached the raw topic and were dropped by decode, across the restarts.
+    expect(Object.values(ledger).reduce((n, c) => n + c.duplicates, 0)).toBeGreaterThan(0);
+    expect(run.raw.length).toBeGreaterThan(new Set(run.raw.map((u) => `${u.deviceId}|${u.idempotencyKey}`)).size);
     expect(run.indexed.length).toBeGreaterThan(beforeFirstKill + 2000);
   }, 900_000);
 });

@@ -9,12 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeLongFrame } from '../../protocols/mbus/index.js';
 import { createLedger } from '../../connectors/simulator/ledger.js';
+import { deviceIdOf as simulatedDeviceId } from '../../connectors/simulator/messages.js';
 import { createMqttPublisher } from '../../connectors/simulator/senders/mqtt-publisher.js';
 import { createTcpGateway } from '../../connectors/simulator/senders/tcp-gateway.js';
 import type { Device, RawUplink, Reading } from '../../schemas/avro/index.js';
 import { deviceIdOf, wmbusUplink, type TestMeter } from '../../streams/decode/testing/uplinks.js';
 import { waitFor } from '../support/stack.js';
-import { finishSimulation, simulatedDeviceId, startPipeline, type Pipeline } from './pipeline.js';
+import { finishSimulation, startPipeline, type Pipeline } from './pipeline.js';
 import { reconcile, settle, type SettledRun } from './reconcile.js';
 
 const MEDIUM_NAMES: Record<number, string> = { 0x02: 'electricity', 0x03: 'gas', 0x04: 'heat', 0x07: 'water' };

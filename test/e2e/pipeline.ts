@@ -25,8 +25,8 @@ import { createHttpSource } from '../../connectors/http/source.js';
 import { createMbusTcpSource } from '../../connectors/mbus-tcp/source.js';
 import { createMqttSource } from '../../connectors/mqtt/source.js';
 import type { FleetMix, SimDevice } from '../../connectors/simulator/fleet.js';
-import { meterDevEui, meterDeviceId } from '../../connectors/simulator/messages.js';
-import { createSimulator, type Simulator } from '../../connectors/simulator/simulator.js';
+import { deviceIdOf, meterDeviceId } from '../../connectors/simulator/messages.js';
+import { createSimulator, type FaultOptions, type Simulator } from '../../connectors/simulator/simulator.js';
 import { createElasticsearchClient } from '../../streams/index/elasticsearch.js';
 import { deleteTopics, readToEnd, REPO_ROOT, testKernel, waitFor, type TestKernel } from '../support/stack.js';
 
@@ -37,6 +37,8 @@ export interface PipelineOptions {
   readonly backfillMs: number;
   /** Simulated ms per real ms while the simulator catches up with the clock. */
   readonly speed: number;
+  /** Faults the simulator injects (duplicates, reordering, garbage, dropped connections). @default none */
+  readonly faults?: FaultOptions;
 }
 
 /** A worker running as a child process (streams/{decode,index}/testing/*-process.ts). */
@@ -120,13 +122,6 @@ export class ChildWorker {
 
 /** One Elasticsearch hit's source, with its id. */
 export type Doc<T> = T & { readonly _id: string };
-
-/** The device id a simulated device's uplinks carry. */
-export function simulatedDeviceId(device: SimDevice): string {
-  if (device.kind === 'station-mqtt') return `station:${device.stationId}`;
-  if (device.kind === 'chirpstack-mqtt' || device.kind === 'lns-websocket') return `lorawan:${meterDevEui(device)}`;
-  return meterDeviceId(device);
-}
 
 /** The simulated transport (ledger key) of a raw uplink, as the simulator counts it. */
 export function transportOf(uplink: RecordTypes['RawUplink']): string {
@@ -251,12 +246,13 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       seed: 1 + Math.floor(Math.random() * 1_000_000),
       backfillMs: options.backfillMs,
       speed: options.speed,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
       targets: { mqttUrl: config.mqtt.url, mqttTopicPrefix, lns: emulator, tcp: { host: '127.0.0.1', port: tcpPort }, http: { baseUrl: httpBaseUrl, token: httpToken } },
       logger,
     });
     undo.push(() => simulator.stop());
     const firstSendAt = new Map(simulator.devices.map((d) => [d, d.nextAtMs]));
-    const fleetIds = simulator.devices.map(simulatedDeviceId);
+    const fleetIds = simulator.devices.map(deviceIdOf);
     const { rows } = await db.query<{ id: string }>('SELECT id FROM devices WHERE id = ANY($1)', [fleetIds]);
     const preexisting = new Set(rows.map((r) => r.id));
     for (const id of fleetIds) if (!preexisting.has(id)) createdDevices.add(id);

@@ -4,9 +4,10 @@
  */
 import { expect } from 'vitest';
 import type { Ledger } from '../../connectors/simulator/ledger.js';
+import { deviceIdOf } from '../../connectors/simulator/messages.js';
 import type { RawUplink, Reading } from '../../schemas/avro/index.js';
 import { waitFor } from '../support/stack.js';
-import { sentSchedule, simulatedDeviceId, transportOf, type Doc, type Pipeline } from './pipeline.js';
+import { sentSchedule, transportOf, type Doc, type Pipeline } from './pipeline.js';
 
 /** What a settled run holds, for further checks. */
 export interface SettledRun {
@@ -106,7 +107,7 @@ export function reconcile(pipeline: Pipeline, run: SettledRun): void {
     byDevice.set(r.deviceId, list);
   }
   for (const [device, times] of sentSchedule(pipeline)) {
-    const deviceId = simulatedDeviceId(device);
+    const deviceId = deviceIdOf(device);
     const main = (byDevice.get(deviceId) ?? []).filter((r) => (device.kind === 'station-mqtt' ? r.quantity === 'co2' : r.storageNumber === 0));
     expect({ deviceId, readings: main.length }).toEqual({ deviceId, readings: times.length });
     // A wired meter's clock reads local time and the device has no site yet: its readings take the receipt time.
