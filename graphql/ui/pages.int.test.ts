@@ -6,7 +6,7 @@
  * `var/artifacts/browser/`.
  */
 import { createClient, type Client as WsClient } from 'graphql-ws';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, WebSocketRoute } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRecordProducer, type RecordProducer } from '../../core/kafka/record-producer.js';
@@ -344,6 +344,58 @@ describe('the wallboard', () => {
     expect(await page.locator(`#alerts li[data-alert-id="${alpha.meterAlert}"]`).count()).toBe(0);
     expect(await meter.getAttribute('class')).not.toContain('alerting');
     expect(await page.locator('#event-count').textContent()).toBe('3');
+    expectOfflineAndClean(offline);
+  });
+
+  it('resumes its subscriptions after the last event it showed when its socket drops, so every reading produced meanwhile appears exactly once', async () => {
+    const host = new URL(harness.url).host;
+    const offline = await browser.open(host);
+    pages.push(offline);
+    const { page } = offline;
+    // The page's route comes before the browser's: it can cut the socket and refuse new ones for a while.
+    const sockets: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
+    let refusing = false;
+    await page.routeWebSocket(`ws://${host}/graphql`, (ws) => {
+      if (refusing) {
+        void ws.close({ code: 1013, reason: 'test: try again later' });
+        return;
+      }
+      sockets.push({ page: ws, server: ws.connectToServer() });
+    });
+    await page.goto(`http://${host}/wallboard/#token=${alpha.read}`);
+    await expect.poll(() => page.locator('#status').getAttribute('data-live'), { timeout: SHOWN_MS }).toBe('true');
+    await waitFor('the wallboard\'s two subscriptions attached', () => harness.api.services.live.subscribers() === 2, { timeoutMs: SHOWN_MS });
+
+    const value = (i: number) => 700 + i + 0.25;
+    const produce = (from: number, to: number) =>
+      producer.produce(
+        harness.kernel.catalogue.readings,
+        Array.from({ length: to - from }, (_, k) => reading(alpha.org, alpha.meter, T0 + 3_600_000 + (from + k) * 60_000, value(from + k))),
+      );
+    // Before the drop: the page holds the cursor of this event.
+    await produce(0, 2);
+    await expect.poll(() => page.locator('#event-count').textContent(), { timeout: SHOWN_MS }).toBe('2');
+
+    refusing = true;
+    await Promise.all(sockets.splice(0).flatMap((s) => [s.page.close({ code: 1012, reason: 'test: dropped' }), s.server.close()]));
+    await waitFor('the dropped subscriptions detached', () => harness.api.services.live.subscribers() === 0, { timeoutMs: SHOWN_MS });
+    await expect.poll(() => page.locator('#status').getAttribute('data-live'), { timeout: SHOWN_MS }).toBe('false');
+    // Produced while the page has no socket at all.
+    await produce(2, 12);
+    refusing = false;
+
+    await expect.poll(() => page.locator('#event-count').textContent(), { timeout: SHOWN_MS }).toBe('12');
+    expect(sockets).toHaveLength(1);
+    await waitFor('the resumed subscriptions live', () => harness.api.services.live.subscribers() === 2, { timeoutMs: SHOWN_MS });
+    await produce(12, 14);
+    await expect.poll(() => page.locator('#event-count').textContent(), { timeout: SHOWN_MS }).toBe('14');
+
+    const rows = await page.locator('#readings tbody tr td.value').allTextContents();
+    for (let i = 0; i < 14; i += 1) expect(rows.filter((r) => r === `${value(i)} m3`), `reading ${value(i)}`).toHaveLength(1);
+    // Newest first, in the order they were produced.
+    expect(rows.slice(0, 14)).toEqual(Array.from({ length: 14 }, (_, i) => `${value(13 - i)} m3`));
+    expect(await page.locator('#status').getAttribute('data-live')).toBe('true');
+    await offline.screenshot('wallboard-resumed');
     expectOfflineAndClean(offline);
   });
 });

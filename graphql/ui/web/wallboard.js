@@ -18,6 +18,8 @@ import { boxAround, graphqlEndpoints, project, tokenFromFragment } from '../page
 const WORLD = { south: -90, west: -180, north: 90, east: 180 };
 const READINGS_SHOWN = 30;
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** Pause before resuming a subscription the server completed without sending anything. */
+const RESUME_PAUSE_MS = 2000;
 
 const INITIAL = `query Wallboard($box: BoundingBox!) {
   viewer { organisation { name } }
@@ -29,8 +31,12 @@ const INITIAL = `query Wallboard($box: BoundingBox!) {
     edges { node { id deviceId kind severity state message updatedAt } }
   }
 }`;
-const READINGS = `subscription { readings { cursor reading { deviceId registerKey value unit observedAt } } }`;
-const ALERTS = `subscription { alerts { cursor alert { id deviceId kind severity state message updatedAt } } }`;
+const READINGS = `subscription Readings($after: String) {
+  readings(after: $after) { cursor reading { deviceId registerKey value unit observedAt } }
+}`;
+const ALERTS = `subscription Alerts($after: String) {
+  alerts(after: $after) { cursor alert { id deviceId kind severity state message updatedAt } }
+}`;
 
 /**
  * The page's element for `selector`; the page's own markup guarantees it exists.
@@ -192,38 +198,77 @@ function errorText(error) {
   return String(error);
 }
 
+/**
+ * Follows one subscription for as long as the page keeps `client`, resuming after the last event
+ * shown. graphql-ws resends an operation's payload object as it stands when it reconnects, so the
+ * cursor of each event goes into that object's variables: a dropped socket resumes with
+ * `after: cursor` and the server replays what happened meanwhile, once. The variables object is
+ * replaced, never shared between operations, so each stream only ever sends its own cursors. The
+ * server completes a subscription it detached as slow (error code SLOW_SUBSCRIBER) or when it
+ * shuts the operation down; that too resumes from the cursor, as a new operation (after a pause
+ * when nothing arrived, so a server that keeps completing is not asked in a loop). Any other
+ * error ends the subscription and shows on the page.
+ *
+ * @param {Client} client
+ * @param {string} query
+ * @param {string} field the subscription's root field
+ * @param {(event: Record<string, unknown>) => void} show
+ */
+function follow(client, query, field, show) {
+  /** @type {{ query: string, variables: { after?: string } }} */
+  const payload = { query, variables: {} };
+  const run = () => {
+    let received = false;
+    let resume = true;
+    client.subscribe(payload, {
+      next: ({ data, errors }) => {
+        if (errors?.length) {
+          resume = errors.every((e) => e.extensions?.['code'] === 'SLOW_SUBSCRIBER');
+          setStatus(`${field} ${resume ? 'interrupted' : 'stopped'}: ${errors.map((e) => e.message).join('; ')}`, false);
+          return;
+        }
+        const event = /** @type {Record<string, { cursor: string } & Record<string, unknown>> | null | undefined} */ (data)?.[field];
+        if (!event) return;
+        if (!received && /** @type {HTMLElement} */ ($('#status')).dataset['live'] !== 'true') setStatus('live', true);
+        received = true;
+        payload.variables = { after: event.cursor };
+        show(event);
+      },
+      error: (error) => setStatus(`${field} stopped: ${errorText(error)}`, false),
+      complete: () => {
+        if (!resume || client !== current) return;
+        if (received) run();
+        else window.setTimeout(() => client === current && run(), RESUME_PAUSE_MS);
+      },
+    });
+  };
+  run();
+}
+
 /** @param {Client} client */
-function follow(client) {
-  client.subscribe({ query: READINGS }, {
-    next: ({ data }) => {
-      if (!data) return;
-      addReading(/** @type {{ readings: { reading: LatestReading } }} */ (/** @type {unknown} */ (data)).readings.reading);
-      countEvent();
-      renderReadings();
-      renderMap();
-    },
-    error: (error) => setStatus(`readings stopped: ${errorText(error)}`, false),
-    complete: () => undefined,
+function followAll(client) {
+  follow(client, READINGS, 'readings', (event) => {
+    addReading(/** @type {LatestReading} */ (event['reading']));
+    countEvent();
+    renderReadings();
+    renderMap();
   });
-  client.subscribe({ query: ALERTS }, {
-    next: ({ data }) => {
-      if (!data) return;
-      applyAlert(/** @type {{ alerts: { alert: AlertView } }} */ (/** @type {unknown} */ (data)).alerts.alert);
-      countEvent();
-      renderAlerts();
-      renderMap();
-    },
-    error: (error) => setStatus(`alerts stopped: ${errorText(error)}`, false),
-    complete: () => undefined,
+  follow(client, ALERTS, 'alerts', (event) => {
+    applyAlert(/** @type {AlertView} */ (event['alert']));
+    countEvent();
+    renderAlerts();
+    renderMap();
   });
 }
 
-/** @type {Client | undefined} */
-let client;
+/** @type {Client | undefined} The page's client; a subscription of an older one never resumes. */
+let current;
 
 /** @param {string} token */
 async function connect(token) {
-  await client?.dispose();
+  const previous = current;
+  current = undefined;
+  await previous?.dispose();
   setStatus('connecting…', false);
   const { wsUrl } = graphqlEndpoints(window.location);
   const next = createClient({
@@ -236,10 +281,10 @@ async function connect(token) {
       closed: () => setStatus('reconnecting…', false),
     },
   });
-  client = next;
+  current = next;
   try {
     await load(next);
-    follow(next);
+    followAll(next);
   } catch (error) {
     setStatus(`cannot load: ${errorText(error)}`, false);
   }
