@@ -89,29 +89,31 @@ describe('simulator faults', () => {
       targets: { mqttUrl: kernel.config.mqtt.url, mqttTopicPrefix: topicPrefix },
       logger: kernel.logger,
     });
+    const ledger = mqttFleet.ledger;
+    const transports = ['chirpstack-mqtt', 'wmbus-mqtt'];
+    const byFormat: Record<string, string> = { CHIRPSTACK_EVENT: 'chirpstack-mqtt', WMBUS_TELEGRAM: 'wmbus-mqtt' };
     try {
       await mqttFleet.start();
       await waitFor('traffic with every fault', () => {
         const c = mqttFleet.ledger['chirpstack-mqtt'];
         return c !== undefined && c.acknowledged >= 20 && c.duplicates > 0 && c.garbage > 0 && c.disconnects > 0;
       }, { timeoutMs: 60_000 });
+      await mqttFleet.stop();
+      for (const transport of transports) expect(ledger[transport]!.refused, transport).toBe(0);
+      // A PUBACK comes from the broker: the connector keeps consuming until it has every message.
+      await waitFor('every acknowledged MQTT message on the topic, once per idempotency key', async () => {
+        const keys = new Map<string, Set<string>>();
+        for (const u of await uplinks()) {
+          const transport = byFormat[u.payloadFormat];
+          if (u.connector !== mqttSource.name || transport === undefined) continue;
+          keys.set(transport, (keys.get(transport) ?? new Set()).add(u.idempotencyKey));
+        }
+        return transports.every((t) => keys.get(t)?.size === ledger[t]!.acknowledged);
+      }, { timeoutMs: 60_000, intervalMs: 500 });
     } finally {
       await mqttFleet.stop();
       await mqttSource.stop();
     }
-    const ledger = mqttFleet.ledger;
-    const transports = ['chirpstack-mqtt', 'wmbus-mqtt'];
-    for (const transport of transports) expect(ledger[transport]!.refused, transport).toBe(0);
-    const byFormat: Record<string, string> = { CHIRPSTACK_EVENT: 'chirpstack-mqtt', WMBUS_TELEGRAM: 'wmbus-mqtt' };
-    await waitFor('every acknowledged MQTT message on the topic, once per idempotency key', async () => {
-      const keys = new Map<string, Set<string>>();
-      for (const u of await uplinks()) {
-        const transport = byFormat[u.payloadFormat];
-        if (u.connector !== mqttSource.name || transport === undefined) continue;
-        keys.set(transport, (keys.get(transport) ?? new Set()).add(u.idempotencyKey));
-      }
-      return transports.every((t) => keys.get(t)?.size === ledger[t]!.acknowledged);
-    }, { timeoutMs: 60_000, intervalMs: 500 });
     // The bad JSON was refused into the DLQ, and nothing else was.
     const reasons = new Set((await deadLettersOf(mqttSource.name)).map((d) => d.reasonCode));
     expect([...reasons]).toEqual(['MALFORMED_JSON']);
