@@ -40,6 +40,12 @@ elasticsearch_up() {
     pid_alive elasticsearch || say "elasticsearch: already running on 127.0.0.1:9200, not started by this checkout; using it"
     return 0
   fi
+  if port_open 127.0.0.1 9200; then
+    # Listening but not answering in time (a loaded machine): wait for it rather than start a second one.
+    say "elasticsearch: 127.0.0.1:9200 is listening but slow to answer; waiting for it"
+    wait_until elasticsearch 180 "$ES_LOG" elasticsearch_healthy
+    return 0
+  fi
   elasticsearch_fetch
   elasticsearch_user
   elasticsearch_layout

@@ -28,7 +28,7 @@ die() {
 port_open() { timeout 1 bash -c ">/dev/tcp/$1/$2" 2>/dev/null; }
 
 # http_ok URL — true when the URL answers 2xx.
-http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
+http_ok() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
 
 # wait_until COMPONENT SECONDS LOGFILE CHECK... — polls CHECK once a second; dies with the log on timeout.
 wait_until() {

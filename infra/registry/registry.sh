@@ -34,6 +34,12 @@ registry_up() {
     pid_alive registry || say "registry: already running on 127.0.0.1:8081, not started by this checkout; using it"
     return 0
   fi
+  if port_open 127.0.0.1 8081; then
+    # Listening but not answering in time (a loaded machine): wait for it rather than start a second one.
+    say "registry: 127.0.0.1:8081 is listening but slow to answer; waiting for it"
+    wait_until registry 120 "$REGISTRY_LOG" http_ok "$REGISTRY_URL/subjects"
+    return 0
+  fi
   registry_fetch
   registry_database
   local java
