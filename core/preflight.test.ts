@@ -146,10 +146,24 @@ describe('checkServices', () => {
   it('gives up on a service that accepts the connection but never answers', async () => {
     const silent = await listen(lineServer());
     const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${silent}` });
-    const error = await failureOf(checkServices(config, ['redis'], { timeoutMs: 100 }));
+    const error = await failureOf(checkServices(config, ['redis'], { timeoutMs: 100, slowServiceWaitMs: 0 }));
     expect(error.message).toBe(
       `Redis is not reachable at 127.0.0.1:${silent}: no answer within 100 ms. Start the local stack with \`make up\`.`,
     );
+  });
+
+  it('probes a slow service again until it answers, within the wait for slow services', async () => {
+    let probes = 0;
+    const slowThenReady = createServer((socket) => {
+      socket.once('data', () => {
+        probes += 1;
+        // The first probe times out (a loaded machine); the second one is answered.
+        if (probes > 1) socket.write('+PONG\r\n');
+      });
+    });
+    const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${await listen(slowThenReady)}` });
+    await expect(checkServices(config, ['redis'], { timeoutMs: 100, slowServiceWaitMs: 10_000 })).resolves.toBeUndefined();
+    expect(probes).toBe(2);
   });
 
   it('accepts a Redis that requires authentication as present', async () => {

@@ -28,6 +28,13 @@ export interface PreflightOptions {
    * @default 2000
    */
   readonly timeoutMs?: number;
+  /**
+   * How long services that accept connections but answer too slowly (a loaded machine, a service
+   * still starting) are probed again, once a second, before they count as failed. Services that
+   * refuse connections or answer wrongly fail at once.
+   * @default 60000
+   */
+  readonly slowServiceWaitMs?: number;
 }
 
 interface Probe<S extends ServiceName> {
@@ -112,9 +119,17 @@ export async function checkServices<S extends ServiceName>(
   options: PreflightOptions = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 2000;
-  const results = await Promise.all(services.map((name) => probe(name, endpoints[name], timeoutMs)));
-  const failures = results.filter((result) => result !== undefined);
-  if (failures.length > 0) throw new PreflightError(failures);
+  const deadline = Date.now() + (options.slowServiceWaitMs ?? 60_000);
+  let pending: readonly S[] = services;
+  for (;;) {
+    const results = await Promise.all(pending.map(async (name) => [name, await probe(name, endpoints[name], timeoutMs)] as const));
+    const failures = results.filter((result): result is readonly [S, ServiceUnavailableError] => result[1] !== undefined);
+    if (failures.length === 0) return;
+    const slow = failures.filter(([, failure]) => failure.cause instanceof NoAnswer);
+    if (slow.length < failures.length || Date.now() + 1000 >= deadline) throw new PreflightError(failures.map(([, failure]) => failure));
+    pending = slow.map(([name]) => name);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 async function probe<S extends ServiceName>(
@@ -140,6 +155,9 @@ async function probe<S extends ServiceName>(
 /** The service is there but answered wrongly: starting the stack will not help, the address might. */
 class UnexpectedAnswer extends Error {}
 
+/** No connection or answer within the probe's timeout: the service may be there but slow. */
+class NoAnswer extends Error {}
+
 interface Endpoint {
   readonly host: string;
   readonly port: number;
@@ -152,7 +170,7 @@ interface Endpoint {
 function exchange(endpoint: Endpoint, timeoutMs: number, request?: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: endpoint.host, port: endpoint.port });
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () => socket.destroy(new NoAnswer(`no answer within ${timeoutMs} ms`)));
     socket.once('error', reject);
     socket.once('close', () => reject(new Error('closed the connection without answering')));
     socket.once('connect', () => {
@@ -185,7 +203,7 @@ function expectHttpSuccess(url: URL, timeoutMs: number): Promise<void> {
       if (status >= 200 && status < 300) resolve();
       else reject(new UnexpectedAnswer(`GET ${url.pathname} answered HTTP ${status}`));
     });
-    request.once('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.once('timeout', () => request.destroy(new NoAnswer(`no answer within ${timeoutMs} ms`)));
     request.once('error', reject);
   });
 }
