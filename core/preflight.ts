@@ -25,7 +25,7 @@ export interface ServiceEndpoints {
 export interface PreflightOptions {
   /**
    * How long each probe may wait for a connection or an answer.
-   * @default 2000
+   * @default 5000
    */
   readonly timeoutMs?: number;
   /**
@@ -118,7 +118,7 @@ export async function checkServices<S extends ServiceName>(
   services: readonly S[],
   options: PreflightOptions = {},
 ): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 2000;
+  const timeoutMs = options.timeoutMs ?? 5000;
   const deadline = Date.now() + (options.slowServiceWaitMs ?? 60_000);
   let pending: readonly S[] = services;
   for (;;) {
