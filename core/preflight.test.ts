@@ -95,7 +95,7 @@ describe('checkServices', () => {
   it('passes when every service answers as expected', async () => {
     const tcp = await listen(createServer());
     const redis = await listen(lineServer('+PONG\r\n'));
-    const http = await listen(httpServer(['/apis/ccompat/v7/subjects', '/_cluster/health']));
+    const http = await listen(httpServer(['/apis/ccompat/v7/schemas/types', '/_cluster/health']));
     const config = loadConfig({
       KAFKA_BROKERS: `127.0.0.1:${tcp}`,
       SCHEMA_REGISTRY_URL: `http://127.0.0.1:${http}/apis/ccompat/v7/`,
@@ -139,7 +139,7 @@ describe('checkServices', () => {
     const config = loadConfig({ SCHEMA_REGISTRY_URL: `http://127.0.0.1:${http}` });
     const error = await failureOf(checkServices(config, ['schemaRegistry']));
     expect(error.message).toBe(
-      `Schema registry is not reachable at http://127.0.0.1:${http}: GET /subjects answered HTTP 404. Check SCHEMA_REGISTRY_URL.`,
+      `Schema registry is not reachable at http://127.0.0.1:${http}: GET /schemas/types answered HTTP 404. Check SCHEMA_REGISTRY_URL.`,
     );
   });
 

@@ -67,7 +67,7 @@ const PROBES: { readonly [S in ServiceName]: Probe<S> } = {
     label: 'Schema registry',
     variable: 'SCHEMA_REGISTRY_URL',
     address: ({ url }) => withoutCredentials(url),
-    run: ({ url }, timeoutMs) => expectHttpSuccess(new URL(`${url}/subjects`), timeoutMs),
+    run: ({ url }, timeoutMs) => expectHttpSuccess(new URL(`${url}/schemas/types`), timeoutMs),
   },
   elasticsearch: {
     label: 'Elasticsearch',
@@ -106,7 +106,7 @@ const PROBES: { readonly [S in ServiceName]: Probe<S> } = {
 
 /**
  * Probes each named service in parallel: a TCP connection to each Kafka bootstrap broker (one is
- * enough), PostgreSQL and MQTT; a TCP connection and `PING` to Redis; `GET {url}/subjects` on the
+ * enough), PostgreSQL and MQTT; a TCP connection and `PING` to Redis; `GET {url}/schemas/types` (cheap, unlike the subject list) on the
  * schema registry and `GET {url}/` on Elasticsearch, expecting 2xx. Called by process entry points
  * before starting the lifecycle, with the services that process needs.
  *

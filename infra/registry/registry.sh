@@ -10,7 +10,7 @@ REGISTRY_URL="http://127.0.0.1:8081/apis/ccompat/v7"
 registry_address() { echo "$REGISTRY_URL"; }
 
 registry_state() {
-  if http_ok "$REGISTRY_URL/subjects"; then echo healthy; elif pid_alive registry; then echo starting; else echo stopped; fi
+  if http_ok "$REGISTRY_URL/schemas/types"; then echo healthy; elif pid_alive registry; then echo starting; else echo stopped; fi
 }
 
 registry_fetch() { mvn_fetch registry "$ROOT/infra/registry/pom.xml" dependency:unpack "$REGISTRY_HOME"; }
@@ -30,14 +30,14 @@ registry_database() {
 }
 
 registry_up() {
-  if http_ok "$REGISTRY_URL/subjects"; then
+  if http_ok "$REGISTRY_URL/schemas/types"; then
     pid_alive registry || say "registry: already running on 127.0.0.1:8081, not started by this checkout; using it"
     return 0
   fi
   if port_open 127.0.0.1 8081; then
     # Listening but not answering in time (a loaded machine): wait for it rather than start a second one.
     say "registry: 127.0.0.1:8081 is listening but slow to answer; waiting for it"
-    wait_until registry 120 "$REGISTRY_LOG" http_ok "$REGISTRY_URL/subjects"
+    wait_until registry 120 "$REGISTRY_LOG" http_ok "$REGISTRY_URL/schemas/types"
     return 0
   fi
   registry_fetch
@@ -55,7 +55,7 @@ registry_up() {
     export APICURIO_DATASOURCE_USERNAME=postgres APICURIO_DATASOURCE_PASSWORD=unused-trust-auth
     start_detached registry "$REGISTRY_LOG" "$java" -Xms64m -Xmx512m -jar quarkus-run.jar
   )
-  wait_until registry 120 "$REGISTRY_LOG" http_ok "$REGISTRY_URL/subjects"
+  wait_until registry 120 "$REGISTRY_LOG" http_ok "$REGISTRY_URL/schemas/types"
 }
 
 registry_down() { stop_pid registry 30; }
