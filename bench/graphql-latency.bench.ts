@@ -61,6 +61,11 @@ export async function benchGraphqlLatency(options: GraphqlLatencyBenchOptions = 
     const seenByApi = new Map<number, number>();
     const seenByKafka = new Set<number>();
     let sequence = 0;
+    /** The first subscription failure; a wait fails with it instead of timing out. */
+    let failure: Error | undefined;
+    const healthy = (): void => {
+      if (failure) throw failure;
+    };
 
     await raw.connect();
     await raw.subscribe([topic.name], { fromBeginning: false });
@@ -83,7 +88,20 @@ export async function benchGraphqlLatency(options: GraphqlLatencyBenchOptions = 
     });
 
     for (let i = 0; i < n; i += 1) {
-      const client = createClient({ url: harness.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${secret}` }, retryAttempts: 0 });
+      // One connection at a time: a burst of simultaneous authentications is not what is measured.
+      let connected!: () => void;
+      let refused!: (err: Error) => void;
+      const acknowledged = new Promise<void>((resolve, reject) => {
+        connected = resolve;
+        refused = reject;
+      });
+      const client = createClient({
+        url: harness.wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${secret}` },
+        retryAttempts: 0,
+        on: { connected: () => connected() },
+      });
       clients.push(client);
       client.subscribe<{ readings: { reading: { value: number } } }>({ query: QUERY }, {
         next: ({ data }) => {
@@ -95,10 +113,13 @@ export async function benchGraphqlLatency(options: GraphqlLatencyBenchOptions = 
           if (at !== undefined) viaApi.push(arrived - at);
         },
         error: (err) => {
-          throw err instanceof Error ? err : new Error(`subscription failed: ${JSON.stringify(err)}`);
+          const error = describeFailure(err);
+          failure ??= error;
+          refused(error);
         },
         complete: () => undefined,
       });
+      await acknowledged;
     }
 
     const produce = async (seq: number): Promise<void> => {
@@ -108,6 +129,7 @@ export async function benchGraphqlLatency(options: GraphqlLatencyBenchOptions = 
     let lastWarmUp = 0;
     let warmUp = -1;
     await waitFor(`${n} subscriptions and the raw consumer attached`, async () => {
+      healthy();
       if (warmUp >= 0 && seenByApi.get(warmUp) === n && seenByKafka.has(warmUp)) return true;
       if (nowMs() - lastWarmUp > 1000) {
         lastWarmUp = nowMs();
@@ -135,7 +157,10 @@ export async function benchGraphqlLatency(options: GraphqlLatencyBenchOptions = 
         writes.push(produce(seq));
       }
       await Promise.all(writes);
-      await waitFor('every event at every subscriber and at the raw consumer', () => viaApi.length >= n * events && viaKafka.length >= events, { timeoutMs: 600_000, intervalMs: 20 });
+      await waitFor('every event at every subscriber and at the raw consumer', () => {
+        healthy();
+        return viaApi.length >= n * events && viaKafka.length >= events;
+      }, { timeoutMs: 600_000, intervalMs: 20 });
       for (let seq = first; seq <= sequence; seq += 1) {
         if (seenByApi.get(seq) !== n) throw new Error(`event ${seq} reached ${seenByApi.get(seq) ?? 0} of ${n} subscribers`);
       }
@@ -160,4 +185,12 @@ export async function benchGraphqlLatency(options: GraphqlLatencyBenchOptions = 
     await producer.stop();
     await harness.stop();
   }
+}
+
+/** graphql-ws hands a sink an Error, a list of GraphQL errors, or a close event. */
+function describeFailure(err: unknown): Error {
+  if (err instanceof Error) return err;
+  if (Array.isArray(err)) return new Error(`subscription failed: ${err.map((e: { message?: string }) => e.message).join('; ')}`);
+  const close = err as { code?: number; reason?: string };
+  return new Error(`subscription failed: socket closed with ${close.code ?? '?'} ${close.reason ?? ''}`.trim());
 }
