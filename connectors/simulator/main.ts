@@ -17,6 +17,9 @@
  *   SIM_REORDER_RATE, SIM_GARBAGE_RATE (probabilities per message), SIM_DISCONNECT_RATE (per 100 ms
  *   tick), SIM_SILENCE=`<deviceId>:<seconds>[@<afterSeconds>]`,… (the device ids are printed at
  *   start). Each is counted in the ledger, beside what reconciliation compares.
+ * - SIM_CLAIM_DEVICES=1 (what `make run` sets): the simulated organisation owns every device, on
+ *   sites with coordinates, and an analyst token is printed with the API's explorer and wallboard
+ *   addresses; otherwise devices register themselves as `new` and unclaimed.
  */
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../core/config.js';
@@ -78,14 +81,22 @@ async function main(): Promise<void> {
     targets: { mqttUrl: config.mqtt.url, tcp: { host: '127.0.0.1', port: config.ingest.tcpPort }, lns },
     logger,
   });
-  const token = await bootstrapRegistry(config.postgres.url, config.deviceKeys.encryptionKey, simulator.devices);
+  const tokens = await bootstrapRegistry(config.postgres.url, config.deviceKeys.encryptionKey, simulator.devices, {
+    claim: env['SIM_CLAIM_DEVICES'] === '1',
+  });
+  if (tokens.analyst) {
+    const api = `http://127.0.0.1:${config.api.port}`;
+    process.stdout.write(`[sim] the simulated organisation's devices are claimed; an analyst token (read, write) for the API:\n`);
+    process.stdout.write(`[sim]   explorer:  ${api}/explorer/#token=${tokens.analyst}\n`);
+    process.stdout.write(`[sim]   wallboard: ${api}/wallboard/#token=${tokens.analyst}\n`);
+  }
 
   const waitFor = env['SIM_WAIT_FOR'];
   if (waitFor) {
     process.stdout.write(`[sim] waiting for the ingest process at ${waitFor}\n`);
     await waitForHealthy(waitFor);
   }
-  await simulator.start({ http: { baseUrl: `http://127.0.0.1:${config.ingest.httpPort}`, token } });
+  await simulator.start({ http: { baseUrl: `http://127.0.0.1:${config.ingest.httpPort}`, token: tokens.ingest } });
   process.stdout.write(`[sim] ${simulator.devices.length} devices sending; LNS emulator at ${lns.url}\n`);
   process.stdout.write(`[sim] device ids (for SIM_SILENCE): ${simulator.devices.map(deviceIdOf).join(' ')}\n`);
 

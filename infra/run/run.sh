@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the pipeline with a simulated fleet, on the local stack `make up` started.
 # Starts the fleet simulator (with its LoRaWAN network-server emulator), the ingest process with
-# every connector, and the stream workers that exist, logging each to var/log/run-*.log; then shows
-# the flow through every topic until Ctrl-C, which stops everything it started.
+# every connector, every stream worker, the billing connector and the GraphQL API, logging each to
+# var/log/run-*.log; then shows the flow through every topic until Ctrl-C, which stops everything it
+# started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$ROOT"
@@ -33,16 +34,20 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
-SIM_WAIT_FOR="http://127.0.0.1:$ingest_metrics/healthz" SIM_LEDGER_FILE="$RUN/simulator-ledger.json" \
+SIM_CLAIM_DEVICES=1 SIM_WAIT_FOR="http://127.0.0.1:$ingest_metrics/healthz" SIM_LEDGER_FILE="$RUN/simulator-ledger.json" \
   start simulator "$TSX" connectors/simulator/main.ts
 METRICS_PORT=$ingest_metrics start ingest "$TSX" connectors/main.ts
-for worker in decode index; do
-  [ -f "streams/$worker/main.ts" ] && start "$worker" "$TSX" "streams/$worker/main.ts"
+for worker in decode index consumption concentration footprint alerts; do
+  start "$worker" "$TSX" "streams/$worker/main.ts"
 done
+start billing "$TSX" connectors/billing/main.ts
+start api "$TSX" graphql/main.ts
 
+api=http://127.0.0.1:${API_PORT:-4000}
 say "the ingest process reports on http://127.0.0.1:$ingest_metrics/healthz and /metrics"
+say "GraphQL on $api/graphql; the explorer and wallboard addresses with a token are in the simulator's lines below"
 setsid "$TSX" infra/run/watch-flow.ts &
 pids+=($!)
-tail -n 0 -F "$LOGS/run-simulator.log" 2>/dev/null | grep --line-buffered '^\[sim\]' &
+tail -n +1 -F "$LOGS/run-simulator.log" 2>/dev/null | grep --line-buffered '^\[sim\]' &
 pids+=($!)
 wait "${pids[@]}"
