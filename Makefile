@@ -52,7 +52,7 @@ lint: install ## eslint with type-aware rules
 	node_modules/.bin/eslint .
 
 bench: up ## benchmarks (BENCH=decode,consumption for some); ratios against raw baselines measured in the same run
-	$(TSX) bench/run.ts
+	NODE_OPTIONS='--expose-gc --max-old-space-size=12000' $(TSX) bench/run.ts
 
 replay: up ## rebuild derived data from a topic range: make replay ARGS="plan --from 2026-03-01" (see streams/replay/README.md)
 	$(TSX) streams/replay/main.ts $(ARGS)

@@ -13,6 +13,8 @@ import { benchConsumption } from './consumption.bench.js';
 import { benchConcentration } from './concentration.bench.js';
 import { benchAlerts } from './alerts.bench.js';
 import { benchGraphql } from './graphql.bench.js';
+import { benchGraphqlLatency } from './graphql-latency.bench.js';
+import { benchGraphqlQueries } from './graphql-queries.bench.js';
 import { benchBilling } from './billing.bench.js';
 import { benchReplay } from './replay.bench.js';
 import { renderResults, type BenchResult } from './lib/measure.js';
@@ -27,6 +29,9 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   concentration: () => benchConcentration(),
   alerts: () => benchAlerts(),
   graphql: () => benchGraphql(),
+  'graphql-latency': () => benchGraphqlLatency(),
+  // The first run on a fresh stack loads 10 million readings (about 11 minutes); later runs reuse them.
+  'graphql-queries': () => benchGraphqlQueries(),
   billing: benchBilling,
   replay: benchReplay,
 };
