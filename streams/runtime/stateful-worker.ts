@@ -107,6 +107,9 @@ export interface StatefulWorkerDeps {
   readonly maxBytesPerPartition?: number;
 }
 
+/** Attempts at creating the changelog topic while the broker answers with retriable errors (about 8 s in all). */
+const CHANGELOG_ATTEMPTS = 6;
+
 /** {@link StatefulWorkerDeps.maxBytesPerPartition} when not given (benchmarks read with the same fetch). */
 export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
@@ -144,7 +147,25 @@ export function createStatefulWorker<In extends RecordName, S>(
   let consumer: Consumer | undefined;
   let timerLoop: NodeJS.Timeout | undefined;
 
+  /**
+   * Creates the changelog topic if missing. Right after topics are created (a first start, a test)
+   * the broker may not yet host their partitions and answers with retriable errors: those are
+   * retried with backoff before the start fails.
+   */
   async function ensureChangelog(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await createChangelog();
+      } catch (err) {
+        const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+        if (!retriable || attempt >= CHANGELOG_ATTEMPTS) throw err;
+        logger.warn({ err, attempt }, 'changelog topic not ready; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  async function createChangelog(): Promise<void> {
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -333,8 +354,15 @@ export function createStatefulWorker<In extends RecordName, S>(
       const maxBytesPerPartition = deps.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
       const created = kafka.consumer({ groupId, maxBytesPerPartition, maxBytes: maxBytesPerPartition * Math.max(1, concurrency) });
       consumer = created;
-      await created.connect();
-      await created.subscribe([definition.input.name], { fromBeginning: true });
+      try {
+        await created.connect();
+        await created.subscribe([definition.input.name], { fromBeginning: true });
+      } catch (err) {
+        // Forget the half-started consumer, so a later start() tries again instead of doing nothing.
+        consumer = undefined;
+        await created.disconnect().catch(() => undefined);
+        throw err;
+      }
       await created.run({
         eachBatch: processBatch,
         partitionsConcurrently: concurrency,
