@@ -37,8 +37,15 @@ export interface PipelineOptions {
   readonly backfillMs: number;
   /** Simulated ms per real ms while the simulator catches up with the clock. */
   readonly speed: number;
-  /** Faults the simulator injects (duplicates, reordering, garbage, dropped connections). @default none */
+  /** Faults the simulator injects (duplicates, reordering, garbage, dropped connections, silence). @default none */
   readonly faults?: FaultOptions;
+  /**
+   * The fleet's seed, for a test that must know the device ids before the run (silence windows).
+   * @default a random one: meter ids derive from it, and the registry is shared with other runs
+   */
+  readonly seed?: number;
+  /** The meters' reporting interval (simulated ms). @default the simulator's (15 min) */
+  readonly intervalMs?: number;
 }
 
 /** A worker running as a child process (streams/{decode,index}/testing/*-process.ts). */
@@ -122,6 +129,11 @@ export class ChildWorker {
 
 /** One Elasticsearch hit's source, with its id. */
 export type Doc<T> = T & { readonly _id: string };
+
+/** A fleet seed of its own for a run. */
+export function randomSeed(): number {
+  return 1 + Math.floor(Math.random() * 1_000_000);
+}
 
 /** The simulated transport (ledger key) of a raw uplink, as the simulator counts it. */
 export function transportOf(uplink: RecordTypes['RawUplink']): string {
@@ -243,8 +255,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     // A seed of its own per run: meter ids derive from it, and the registry is shared with other runs.
     const simulator = createSimulator({
       mix: options.mix,
-      seed: 1 + Math.floor(Math.random() * 1_000_000),
+      seed: options.seed ?? randomSeed(),
       backfillMs: options.backfillMs,
+      ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
       speed: options.speed,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
       targets: { mqttUrl: config.mqtt.url, mqttTopicPrefix, lns: emulator, tcp: { host: '127.0.0.1', port: tcpPort }, http: { baseUrl: httpBaseUrl, token: httpToken } },
