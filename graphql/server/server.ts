@@ -146,9 +146,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
             connections.set(ctx.extra.socket, await authenticate(services.postgres, connectionSecret(ctx.connectionParams)));
             return true;
           } catch (err) {
-            const reason = err instanceof GraphQLError ? err.message : 'authentication failed';
-            if (!(err instanceof GraphQLError)) logger.error({ err }, 'WebSocket authentication failed');
-            ctx.extra.socket.close(4401, `UNAUTHENTICATED: ${reason}`.slice(0, 120));
+            if (err instanceof GraphQLError) {
+              ctx.extra.socket.close(4401, `UNAUTHENTICATED: ${err.message}`.slice(0, 120));
+              return false;
+            }
+            // The token could not be checked (PostgreSQL busy or away): not the client's fault, so
+            // 1013 "try again later", which graphql-ws clients retry, rather than a fatal 4401.
+            logger.error({ err }, 'WebSocket authentication could not be checked');
+            ctx.extra.socket.close(1013, 'authentication temporarily unavailable; retry');
             return false;
           }
         },
