@@ -58,11 +58,16 @@ export async function upsertConsumption(db: Pool | PoolClient, records: readonly
   return result.rowCount ?? 0;
 }
 
-/** Months with FINAL or RESTATED records in scope, and when the newest of their records arrived. */
+/** Months with FINAL or RESTATED records in scope (by register id, or by the organisation of the register's account), and when the newest of their records arrived. */
 export async function billablePeriods(db: Pool | PoolClient, scope: string): Promise<Array<{ period: string; changedAt: number }>> {
   const { rows } = await db.query<{ local_period: string; changed_at: Date }>(
-    `SELECT local_period, max(received_at) AS changed_at FROM billing_consumption
-     WHERE register_id LIKE $1 AND status IN ('FINAL', 'RESTATED') GROUP BY local_period ORDER BY local_period`,
+    // A register is in scope by its id or by its account's organisation: registers named by their
+    // devices (`mbus:…/volume`) belong to the scope of the organisation billing them.
+    `SELECT c.local_period, max(c.received_at) AS changed_at FROM billing_consumption c
+     WHERE c.status IN ('FINAL', 'RESTATED')
+       AND (c.register_id LIKE $1 OR EXISTS (SELECT 1 FROM billing_account_registers bar JOIN billing_accounts a ON a.id = bar.billing_account_id
+                                            WHERE bar.register_id = c.register_id AND a.organisation_id LIKE $1))
+     GROUP BY c.local_period ORDER BY c.local_period`,
     [scopePattern(scope)],
   );
   return rows.map((r) => ({ period: r.local_period, changedAt: r.changed_at.getTime() }));
