@@ -5,7 +5,7 @@
  * - consumption, run as a child process, is killed with SIGKILL mid-run, started again, then joined
  *   by a second instance; once the run has drained, its daily and monthly records (latest per key,
  *   read_committed) equal those of one clean run over the same reading.v1, under a consumer group,
- *   changelog and output topics of their own;
+ *   changelog and output topics of their own (and so do all the revisions before the latest);
  * - alerts raises DEVICE_SILENT for a device the simulator keeps quiet, clears it when the device
  *   talks again, and raises it for no other device.
  */
@@ -62,17 +62,23 @@ async function committedCount(kernel: TestKernel, groupId: string, topic: string
   }
 }
 
-/** The latest daily and monthly record per key (read_committed), without `computedAt`, as JSON. */
-async function latestConsumption(kernel: TestKernel, catalogue: TopicCatalogue): Promise<Map<string, string>> {
-  const latest = new Map<string, string>();
+/**
+ * Every daily and monthly record per key (read_committed), in the order written, without
+ * `computedAt`, as JSON; the last of each list is the key's latest.
+ */
+async function consumptionRecords(kernel: TestKernel, catalogue: TopicCatalogue): Promise<Map<string, string[]>> {
+  const byKey = new Map<string, string[]>();
   for (const topic of [catalogue.consumptionDaily, catalogue.consumptionMonthly]) {
     for (const m of await readToEnd(kernel, topic.name)) {
       const { computedAt: _computedAt, ...record } = (await kernel.codec.decode('Consumption', m.value)).value;
-      latest.set(`${topic.name.slice(kernel.prefix.length)}|${m.key?.toString('utf8') ?? ''}`, JSON.stringify(record));
+      const key = `${topic.name.slice(kernel.prefix.length)}|${m.key?.toString('utf8') ?? ''}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), JSON.stringify(record)]);
     }
   }
-  return latest;
+  return byKey;
 }
+
+const latestOf = (records: Map<string, string[]>) => new Map([...records].map(([key, list]) => [key, list.at(-1)!]));
 
 describe('consumption behind the pipeline, killed, restarted and scaled out mid-run', () => {
   // A closed period's status would turn FINAL at its grace end by the wall clock: far enough away
@@ -144,7 +150,7 @@ describe('consumption behind the pipeline, killed, restarted and scaled out mid-
     });
     await Promise.all([first.stop(), second.stop()]);
     expect([first.starts, second.starts]).toEqual([2, 1]);
-    const actual = await latestConsumption(kernel, catalogue);
+    const actualRecords = await consumptionRecords(kernel, catalogue);
 
     // The clean run: one in-process worker over the same reading.v1, with a group, changelog and
     // outputs (dead letters included) of its own.
@@ -167,7 +173,8 @@ describe('consumption behind the pipeline, killed, restarted and scaled out mid-
     } finally {
       await clean.stop();
     }
-    const expected = await latestConsumption(ref, ref.catalogue);
+    const expectedRecords = await consumptionRecords(ref, ref.catalogue);
+    const [actual, expected] = [latestOf(actualRecords), latestOf(expectedRecords)];
 
     // The run produced consumption worth comparing: the meters' registers, closed days among them.
     const registers = new Set([...expected.values()].map((json) => (JSON.parse(json) as Consumption).registerId));
@@ -177,6 +184,9 @@ describe('consumption behind the pipeline, killed, restarted and scaled out mid-
 
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [key, record] of expected) expect(actual.get(key), key).toEqual(record);
+    // Record for record, revisions before the latest included: the aborted batches of the killed
+    // instance left nothing visible, and the restored state emitted what the clean run emitted.
+    for (const [key, records] of expectedRecords) expect(actualRecords.get(key), key).toEqual(records);
   }, 1_200_000);
 });
 
