@@ -2,7 +2,8 @@
  * The figures `compare` puts side by side, read from Elasticsearch with aggregations over one
  * index generation: readings per UTC day of observation and quantity (count and sum of canonical
  * values) and flagged readings per day and quality flag; alerts per kind; consumption per
- * granularity and local period (count and sum of deltas); concentrations per granularity, day and
+ * granularity and local period (count and sum of deltas) and per register and local month;
+ * concentrations per granularity, day and
  * gas; footprint per month and scope.
  *
  * Readings and alerts are taken within the replay's receipt window, so the live generation (which
@@ -89,6 +90,7 @@ export async function readFigures(client: Client, naming: IndexNaming, types: re
         rows.push({ family: `consumption.${String(g.key).toLowerCase()}`, period: String(p.key), dimension: 'all', count: p.doc_count, total: sumOf(p['total']) });
       }
     }
+    rows.push(...(await registerMonths(client, index('consumption'))));
   }
   if (types.includes('concentrations')) {
     const aggs = await aggregate(client, index('concentrations'), { match_all: {} }, {
@@ -114,6 +116,37 @@ export async function readFigures(client: Client, naming: IndexNaming, types: re
     }
   }
   return rows;
+}
+
+/** Register-months per page of the composite aggregation. */
+const PAGE = 1000;
+
+/**
+ * Monthly consumption per local month and register (count of records and sum of deltas), paged
+ * with a composite aggregation: a fleet has more register-months than one terms aggregation may
+ * return.
+ */
+async function registerMonths(client: Client, index: string): Promise<FigureRow[]> {
+  const rows: FigureRow[] = [];
+  let after: Record<string, unknown> | undefined;
+  for (;;) {
+    const aggs = await aggregate(client, index, { term: { granularity: 'MONTHLY' } }, {
+      months: {
+        composite: {
+          size: PAGE,
+          sources: [{ period: { terms: { field: 'localPeriod' } } }, { register: { terms: { field: 'registerId' } } }],
+          ...(after === undefined ? {} : { after }),
+        },
+        aggs: { total: { sum: { field: 'delta.double' } } },
+      },
+    });
+    const page = aggs['months'] as { buckets?: Array<{ key: { period: string; register: string }; doc_count: number; total: unknown }>; after_key?: Record<string, unknown> } | undefined;
+    for (const b of page?.buckets ?? []) {
+      rows.push({ family: 'consumption.register-month', period: b.key.period, dimension: b.key.register, count: b.doc_count, total: sumOf(b.total) });
+    }
+    if ((page?.buckets?.length ?? 0) < PAGE || page?.after_key === undefined) return rows;
+    after = page.after_key;
+  }
 }
 
 /**

@@ -83,11 +83,11 @@ describe('replay range math', () => {
 describe('replay planning', () => {
   const live = createTopicCatalogue({ prefix: 'it-1.' });
 
-  it('sends raw input through decode into readings, devices and alerts, and leaves rejects live', () => {
+  it('sends raw input through decode, consumption and concentration, and leaves rejects live', () => {
     const family = sourceFamily(live, 'it-1.uplink.raw.v1');
     expect(family.decode).toBe(true);
     expect(family.topics.map((t) => t.name)).toEqual(['it-1.uplink.raw.v1']);
-    expect(family.indexTypes).toEqual(['readings', 'devices', 'alerts']);
+    expect(family.indexTypes).toEqual(['readings', 'devices', 'alerts', 'consumption', 'concentrations']);
   });
 
   it('re-indexes a derived topic together with the other topics of its index type', () => {
@@ -108,6 +108,9 @@ describe('replay planning', () => {
     expect(names.topics).toContain(`${prefix}it-1.uplink.raw.v1`);
     expect(names.topics).toContain(`${prefix}it-1.reading.v1`);
     expect(names.topics).toContain(`${prefix}decode.changelog.v1`);
+    expect(names.topics).toEqual(expect.arrayContaining([`${prefix}consumption.changelog.v1`, `${prefix}concentration.changelog.v1`, `${prefix}it-1.consumption.monthly.v1`]));
+    expect(names.groups).toEqual(expect.arrayContaining([`${prefix}consumption`, `${prefix}concentration`]));
+    expect(names.transactionalIds).toContain(`${prefix}consumption.${prefix}it-1.reading.v1.{0..2}`);
     for (const name of [...names.topics, ...names.groups, ...names.transactionalIds]) expect(name.startsWith(prefix)).toBe(true);
   });
 

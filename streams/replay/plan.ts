@@ -150,14 +150,18 @@ export function parseTime(text: string): number {
 export interface SourceFamily {
   /** Live topics read (and copied into the run's own topics). */
   readonly topics: readonly TopicSpec[];
-  /** Whether the records go through the current decoders (raw input) or straight to the index. */
+  /**
+   * Whether the records go through the current decoders and the workers that derive from readings
+   * (consumption, concentration), as raw input does, or straight to the index.
+   */
   readonly decode: boolean;
   /** Index types given a new generation. */
   readonly indexTypes: readonly IndexType[];
 }
 
 /**
- * The family of a live topic: raw input goes through decode into readings, devices and alerts;
+ * The family of a live topic: raw input goes through decode into readings, devices and alerts, and
+ * those readings through consumption and concentration into their records;
  * a derived topic is indexed again (with every other topic of its index type, so the new generation
  * of that type is whole). Rejects are not rebuilt: the live dead letters include what connectors
  * refused, which no replay reproduces.
@@ -166,7 +170,9 @@ export interface SourceFamily {
  */
 export function sourceFamily(catalogue: TopicCatalogue, topicName: string): SourceFamily {
   const c = catalogue;
-  if (topicName === c.rawUplinks.name) return { topics: [c.rawUplinks], decode: true, indexTypes: ['readings', 'devices', 'alerts'] };
+  if (topicName === c.rawUplinks.name) {
+    return { topics: [c.rawUplinks], decode: true, indexTypes: ['readings', 'devices', 'alerts', 'consumption', 'concentrations'] };
+  }
   const families: Array<[IndexType, TopicSpec[]]> = [
     ['readings', [c.readings]],
     ['devices', [c.devices]],
@@ -226,14 +232,20 @@ export interface RunNames {
 /** The names of a run whose catalogue (under the run prefix) is `replay`. */
 export function runNames(replay: TopicCatalogue, prefix: string, family: SourceFamily, partitions: number): RunNames {
   const sources = family.topics.map((t) => replay.byName(prefix + t.name)!);
-  const derived = family.decode ? [replay.readings, replay.devices, replay.alerts] : [];
+  const derived = family.decode
+    ? [replay.readings, replay.devices, replay.alerts, replay.consumptionDaily, replay.consumptionMonthly, replay.concentrationHourly, replay.concentrationDaily]
+    : [];
   const topics = [...new Set([...sources, ...derived].flatMap((t) => [t.name, replay.dlqOf(t).name]))];
-  if (family.decode) topics.push(`${prefix}decode.changelog.v1`);
-  const groups = [stageGroup(prefix), ...(family.decode ? [`${prefix}decode`] : []), ...family.indexTypes.map((t) => `${prefix}index-${t}[.<topic>]`)];
+  // The stateful workers of a raw replay, each with the topic it reads.
+  const workers = family.decode
+    ? [{ name: 'decode', input: replay.rawUplinks }, { name: 'consumption', input: replay.readings }, { name: 'concentration', input: replay.readings }]
+    : [];
+  for (const worker of workers) topics.push(`${prefix}${worker.name}.changelog.v1`);
+  const groups = [stageGroup(prefix), ...workers.map((w) => `${prefix}${w.name}`), ...family.indexTypes.map((t) => `${prefix}index-${t}[.<topic>]`)];
   const last = partitions - 1;
   const transactionalIds = [
     `${stageGroup(prefix)}.<topic>.{0..${last}}`,
-    ...(family.decode ? [`${prefix}decode.${replay.rawUplinks.name}.{0..${last}}`] : []),
+    ...workers.map((w) => `${prefix}${w.name}.${w.input.name}.{0..${last}}`),
   ];
   return { prefix, topics, groups, transactionalIds };
 }

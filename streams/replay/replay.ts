@@ -20,6 +20,8 @@ import type { KafkaClient } from '../../core/kafka/client.js';
 import type { Component } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/log.js';
 import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
+import { createConcentrationProcess } from '../concentration/main.js';
+import { createConsumptionProcess } from '../consumption/main.js';
 import { createDecodeProcess, type DecodeOptions } from '../decode/main.js';
 import { swapAlias } from '../index/aliases.js';
 import { topicBindings } from '../index/families.js';
@@ -277,6 +279,10 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
   const staged = (topic: string): string => prefix + topic;
 
   await ensureRunTopics(ctx, replay);
+  // The run's subjects, one at a time before anything starts: workers started side by side share
+  // some (reading.v1's dead letters: index, consumption, concentration), and two first
+  // registrations of one subject at once race in setting its compatibility.
+  for (const topic of replay.all) await ctx.codec.register(topic.subject, topic.record);
 
   const bindings = topicBindings(replay, run.indexTypes, prefix);
   const index = createIndexWorker({
@@ -304,10 +310,23 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
         ...(ctx.decodeOptions === undefined ? {} : { options: ctx.decodeOptions }),
       })
     : undefined;
+  // The replayed readings are recomputed, not re-indexed: consumption and concentration derive
+  // the run's records from them as the live workers do from live readings.
+  const derivers = family.decode
+    ? [
+        { name: 'consumption', components: createConsumptionProcess({ config: ctx.config, logger, catalogue: replay, metrics: new Registry(), prefix }).components },
+        { name: 'concentration', components: createConcentrationProcess({ config: ctx.config, logger, catalogue: replay, metrics: new Registry(), prefix }).components },
+      ]
+    : [];
   const stage = createStage({ kafka: ctx.kafka, logger, groupId: stageGroup(prefix), targetOf: staged, ranges: run.ranges });
   // Started and stopped side by side: every reader starts at the beginning of its topic, so none
   // misses what is written before it joins; each group's own parts keep their order.
-  const components: Component[] = [index, ...(decode ? [sequence('decode', decode.components)] : []), { name: 'replay-stage', start: () => stage.start(), stop: () => stage.stop() }];
+  const components: Component[] = [
+    index,
+    ...(decode ? [sequence('decode', decode.components)] : []),
+    ...derivers.map((d) => sequence(d.name, d.components)),
+    { name: 'replay-stage', start: () => stage.start(), stop: () => stage.stop() },
+  ];
 
   const total = run.ranges.reduce((sum, r) => sum + rangeCount(r.partitions), 0);
   const meter = new ProgressMeter({ total });
@@ -335,6 +354,7 @@ export async function runReplay(ctx: ReplayContext, runId: string, options: RunO
     // The run is done when the copy is complete and every reader downstream has consumed all of it.
     const readers = [
       ...(family.decode ? [{ group: `${prefix}decode`, topic: staged(ctx.catalogue.rawUplinks.name) }] : []),
+      ...derivers.map((d) => ({ group: `${prefix}${d.name}`, topic: replay.readings.name })),
       ...bindings.map((b) => ({ group: b.groupId, topic: b.topic.name })),
     ];
     let stageDone = false;
@@ -468,13 +488,21 @@ export interface SwitchReport {
 /** Fields whose time says whether a live document is outside what the run rebuilt; absent: carry all missing ones. */
 const CARRY_WINDOW_FIELD: Partial<Record<IndexType, string>> = { readings: 'receivedAt', alerts: 'raisedAt' };
 
+/** Types a raw replay recomputes from its readings rather than copies. */
+const RECOMPUTED: readonly IndexType[] = ['consumption', 'concentrations'];
+
 /**
  * Copies into generation `to` the documents of generation `from` the run did not rebuild: readings
  * and alerts received outside the run's window, and of other types every document the run did not
  * produce. Versions are kept, and a document of the run with the same or a newer version wins.
+ * With `keepRun` (types the run recomputed), every document the run produced wins whatever its
+ * version: a recomputation starts its revisions afresh, so a live document's higher revision says
+ * nothing about which figures are newer.
  */
-async function carryOver(es: Client, prefix: string, type: IndexType, from: number, to: number, window: Window | undefined): Promise<number> {
+async function carryOver(es: Client, prefix: string, type: IndexType, from: number, to: number, window: Window | undefined, keepRun = false): Promise<number> {
   const source = generationPattern({ prefix, generation: from }, type);
+  // Nothing to carry: a scroll over no documents leaves nothing for the helper to clear, which ends in a 404.
+  if ((await countDocuments(es, source)) === 0) return 0;
   const field = CARRY_WINDOW_FIELD[type];
   const query =
     field !== undefined && window !== undefined
@@ -498,9 +526,15 @@ async function carryOver(es: Client, prefix: string, type: IndexType, from: numb
     operations = [];
   };
   for await (const page of es.helpers.scrollSearch<Record<string, unknown>>({ index: source, query, size: 1000, ignore_unavailable: true, allow_no_indices: true, version: true })) {
-    for (const hit of page.body.hits.hits) {
-      // Monthly indices keep their month: readings-v1-2026.03 → readings-v2-2026.03.
-      const index = toName + hit._index.slice(fromName.length);
+    // Monthly indices keep their month: readings-v1-2026.03 → readings-v2-2026.03.
+    const targets = page.body.hits.hits.map((hit) => ({ hit, index: toName + hit._index.slice(fromName.length) }));
+    let present = new Set<string>();
+    if (keepRun && targets.length > 0) {
+      const found = await es.mget({ docs: targets.map((t) => ({ _index: t.index, _id: t.hit._id! })), _source: false });
+      present = new Set(found.docs.filter((d) => 'found' in d && d.found).map((d) => `${d._index}|${d._id}`));
+    }
+    for (const { hit, index } of targets) {
+      if (present.has(`${index}|${hit._id}`)) continue;
       operations.push({ index: { _index: index, _id: hit._id, version: hit._version, version_type: 'external' } }, hit._source ?? {});
     }
     await flush();
@@ -531,9 +565,10 @@ export async function switchRun(ctx: ReplayContext, runId: string): Promise<Swit
   const naming: IndexNaming = { prefix: run.indexPrefix, generation: run.generation };
   const window = run.indexTypes.includes('readings') ? await readingsWindow(es, naming) : undefined;
   const types: Array<{ type: IndexType; from: number; carried: number }> = [];
+  const recomputed = sourceFamily(ctx.catalogue, run.sources[0]!).decode;
   for (const type of run.indexTypes) {
     const from = before[type];
-    const carried = await carryOver(es, run.indexPrefix, type, from, run.generation, window);
+    const carried = await carryOver(es, run.indexPrefix, type, from, run.generation, window, recomputed && RECOMPUTED.includes(type));
     const alias = readAlias(run.indexPrefix, type);
     const target = generationPattern(naming, type);
     if (!isMonthly(type) && !(await hasIndices(es, target))) {
