@@ -130,11 +130,25 @@ export function createRegistryCodec(url: string): RegistryCodec {
 
   return {
     async register(subject, record) {
-      try {
+      const attempt = async (): Promise<number> => {
         const { id } = await registry.register(
           { type: SchemaType.AVRO, schema: JSON.stringify(recordSchema(record)) },
           { subject, compatibility: COMPATIBILITY.BACKWARD },
         );
+        return id;
+      };
+      try {
+        let id: number;
+        try {
+          id = await attempt();
+        } catch {
+          // Processes starting together register the same new subject at the same moment, and the
+          // registry may refuse the second one's compatibility rule as already existing. Registering
+          // is idempotent (the same schema gets the same id), so one more attempt settles it; a
+          // real refusal fails the same way again and is reported below.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          id = await attempt();
+        }
         idsBySubject.set(subject, id);
         return id;
       } catch (err) {

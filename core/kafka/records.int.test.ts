@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SAMPLE_RECORDS } from '../../schemas/avro/samples.js';
+import { createRegistryCodec } from '../avro/registry-codec.js';
 import { SchemaValidationError } from '../errors.js';
 import { ensureTopics } from './ensure-topics.js';
 import { createRecordProducer, type RecordProducer } from './record-producer.js';
@@ -150,6 +151,14 @@ describe('records through the schema registry', () => {
     const error = await kernel.codec.register(subject, 'Reading').catch((err: unknown) => err);
     expect(error).toMatchObject({ code: 'SCHEMA_INCOMPATIBLE', retriable: true });
     expect(await kernel.codec.register(subject, 'Alert')).toBeGreaterThan(0);
+  });
+
+  it('registers a new subject from several processes at once, each getting the same id', async () => {
+    const subject = `${kernel.prefix}together-value`;
+    // Separate codecs, as separate processes starting together would have.
+    const codecs = Array.from({ length: 6 }, () => createRegistryCodec(kernel.config.schemaRegistry.url));
+    const ids = await Promise.all(codecs.map((codec) => codec.register(subject, 'Reading')));
+    expect(new Set(ids).size).toBe(1);
   });
 
   it('creates the catalogue topics idempotently, with their declared policies', async () => {

@@ -98,9 +98,10 @@ export async function run(command: string, args: readonly string[], timeoutMs = 
 
 /**
  * Reads every record a topic holds right now (read_committed), up to the high watermarks taken at
- * the start, with a throwaway group; returns the raw messages in partition order.
+ * the start, with a throwaway group; returns the raw messages in partition order. Rejects when the
+ * end is not reached within `timeoutMs`, so a poll around it tries again instead of hanging.
  */
-export async function readToEnd(kernel: TestKernel, topic: string): Promise<IncomingMessage[]> {
+export async function readToEnd(kernel: TestKernel, topic: string, { timeoutMs = 60_000 } = {}): Promise<IncomingMessage[]> {
   const admin = kernel.kafka.admin();
   await admin.connect();
   const offsets = await admin.topicOffsets(topic).finally(() => admin.disconnect());
@@ -112,6 +113,13 @@ export async function readToEnd(kernel: TestKernel, topic: string): Promise<Inco
   try {
     await consumer.subscribe([topic], { fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
+      // A consumer that crashed on a group coordinator still loading (right after a broker restart)
+      // can sit without fetching; the caller's poll then tries again with a fresh group.
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} did not reach its end within ${timeoutMs} ms`)), timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
       consumer
         .run({
           eachBatch: async (batch) => {
@@ -119,10 +127,13 @@ export async function readToEnd(kernel: TestKernel, topic: string): Promise<Inco
           },
           // Transaction markers can be the last offsets; the lag says when a partition is read through.
           onBatchEnd: ({ partition, offsetLag }) => {
-            if (offsetLag === 0n && pending.delete(partition) && pending.size === 0) resolve();
+            if (offsetLag === 0n && pending.delete(partition) && pending.size === 0) done();
           },
         })
-        .catch(reject);
+        .catch((err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
     });
   } finally {
     await consumer.disconnect();
