@@ -7,17 +7,14 @@
  * Exports {@link createAlertsProcess} for tests and tools that run the worker in-process with their
  * own catalogue, prefix and clock.
  */
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { createRegistryCodec } from '../../core/avro/registry-codec.js';
-import { loadConfig, redactConfig, type Config } from '../../core/config.js';
-import { errorMessage } from '../../core/errors.js';
+import type { Config } from '../../core/config.js';
 import { createKafkaClient } from '../../core/kafka/client.js';
-import { Lifecycle, runUntilSignal, type Component } from '../../core/lifecycle.js';
-import { createLogger, type Logger } from '../../core/log.js';
-import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../../core/metrics.js';
-import { checkServices } from '../../core/preflight.js';
+import type { Component } from '../../core/lifecycle.js';
+import type { Logger } from '../../core/log.js';
+import { runIfEntryPoint, runProcess } from '../../core/process-main.js';
 import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
 import type { StatefulWorker } from '../runtime/stateful-worker.js';
 import type { AlertsRules } from './handler.js';
@@ -109,41 +106,15 @@ export function createAlertsProcess(options: AlertsProcessOptions): AlertsProces
  *   not answer, or the start or stop error of a component.
  */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
-  const config = loadConfig(env);
-  const logger = createLogger({ level: config.log.level, name: 'alerts' });
-  logger.info({ config: redactConfig(config) }, 'effective configuration');
-  await checkServices(config, ['kafka', 'schemaRegistry', 'postgres']);
-
-  const registry = createMetricsRegistry();
-  const alerts = createAlertsProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics: registry });
-  let metricsServer: MetricsServer | undefined;
-  const lifecycle: Lifecycle = new Lifecycle(
-    [
-      {
-        name: 'metrics-server',
-        async start() {
-          metricsServer = await startMetricsServer({
-            port: config.metrics.port,
-            registry,
-            logger,
-            health: () => {
-              const running = lifecycle.state === 'running';
-              return { healthy: running, components: { lifecycle: { healthy: running, detail: lifecycle.state } } };
-            },
-          });
-        },
-        stop: async () => metricsServer?.close(),
-      },
-      ...alerts.components,
-    ],
-    { logger },
+  await runProcess(
+    {
+      name: 'alerts',
+      needs: ['kafka', 'schemaRegistry', 'postgres'],
+      components: ({ config, logger, metrics }) =>
+        createAlertsProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics }).components,
+    },
+    env,
   );
-  await runUntilSignal(lifecycle, { logger, graceMs: config.shutdown.graceMs });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${errorMessage(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, () => main());
