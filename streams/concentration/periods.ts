@@ -3,64 +3,10 @@
  * local clock (so in a zone at UTC+05:30 they start at :30 UTC); days start at local midnight and
  * last 23 to 25 hours across DST changes. Each hour lies inside one day.
  */
+import { offsetAt } from '../../core/time-zone.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** Offsets change only on quarter hours of UTC in the tz database's modern rules; cached per slice. */
-const SLICE_MS = 900_000;
-const MAX_CACHED = 100_000;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const offsets = new Map<string, number>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** Whether `timeZone` is an IANA zone name this runtime knows. */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatterFor(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Local time minus UTC at `epochMs`, in milliseconds.
- *
- * @throws {RangeError} when `timeZone` is not an IANA zone name.
- */
-export function offsetAt(timeZone: string, epochMs: number): number {
-  const slice = Math.floor(epochMs / SLICE_MS);
-  const key = `${timeZone}@${slice}`;
-  const cached = offsets.get(key);
-  if (cached !== undefined) return cached;
-  const at = slice * SLICE_MS;
-  const fields = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
-  for (const part of formatterFor(timeZone).formatToParts(at)) {
-    if (part.type in fields) fields[part.type as keyof typeof fields] = Number(part.value);
-  }
-  const offset = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second) - at;
-  if (offsets.size >= MAX_CACHED) offsets.clear();
-  offsets.set(key, offset);
-  return offset;
-}
 
 const floorTo = (value: number, unit: number): number => value - (((value % unit) + unit) % unit);
 

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
 import type { StationDirectory, StationRegistryEntry } from './handler.js';
-import { isTimeZone } from './periods.js';
+import { isTimeZone } from '../../core/time-zone.js';
 
 /** Options of {@link createStationDirectory}. */
 export interface StationDirectoryOptions {

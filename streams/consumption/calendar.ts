@@ -7,6 +7,7 @@
  * A start hour that does not exist on a date (it falls in a spring-forward gap) starts at the
  * moment the clock jumps; one that occurs twice (autumn fall-back) starts at its first occurrence.
  */
+import { offsetAt } from '../../core/time-zone.js';
 
 /** Daily or monthly. */
 export type Granularity = 'DAILY' | 'MONTHLY';
@@ -28,6 +29,8 @@ export interface CalendarSpec {
 }
 
 const HOUR_MS = 3_600_000;
+/** A quarter of an hour: offsets change, and periods start, on such boundaries in every zone in use. */
+const QUARTER_MS = 900_000;
 
 interface LocalDate {
   readonly year: number;
@@ -36,82 +39,9 @@ interface LocalDate {
   readonly day: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-/** A quarter of an hour: offsets change, and periods start, on such boundaries in every zone in use. */
-const QUARTER_MS = 900_000;
-/** Per zone: offsets by UTC quarter hour, where constant over it, else NaN (then by minute). */
-const offsetCache = new Map<string, Map<number, number>>();
-const minuteCache = new Map<string, Map<number, number>>();
 /** Periods by calendar, granularity and UTC quarter hour, where the period covers the whole quarter. */
 const periodCache = new Map<string, Period>();
 const CACHE_LIMIT = 200_000;
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/**
- * Whether the runtime knows `timeZone` as an IANA zone.
- */
-export function isKnownTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function zoneMap(cache: Map<string, Map<number, number>>, timeZone: string): Map<number, number> {
-  let byZone = cache.get(timeZone);
-  if (byZone === undefined || byZone.size > CACHE_LIMIT) {
-    byZone = new Map();
-    cache.set(timeZone, byZone);
-  }
-  return byZone;
-}
-
-/** The offset at a whole UTC minute, from ICU. */
-function offsetAtMinute(timeZone: string, minute: number): number {
-  const byMinute = zoneMap(minuteCache, timeZone);
-  const cached = byMinute.get(minute);
-  if (cached !== undefined) return cached;
-  const instant = minute * 60_000;
-  const parts = formatter(timeZone).formatToParts(new Date(instant));
-  const field = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
-  const offset = Date.UTC(field('year'), field('month') - 1, field('day'), field('hour'), field('minute'), field('second')) - instant;
-  byMinute.set(minute, offset);
-  return offset;
-}
-
-/** The zone's offset from UTC at `epochMs`, in ms (local = UTC + offset). */
-export function offsetAt(timeZone: string, epochMs: number): number {
-  // Offsets change on whole minutes; a quarter hour whose first and last minutes agree has one
-  // offset throughout (no zone changes twice within 15 minutes), so most lookups are one map hit.
-  const quarter = Math.floor(epochMs / QUARTER_MS);
-  const byQuarter = zoneMap(offsetCache, timeZone);
-  let offset = byQuarter.get(quarter);
-  if (offset === undefined) {
-    const first = offsetAtMinute(timeZone, quarter * 15);
-    offset = offsetAtMinute(timeZone, quarter * 15 + 14) === first ? first : Number.NaN;
-    byQuarter.set(quarter, offset);
-  }
-  return Number.isNaN(offset) ? offsetAtMinute(timeZone, Math.floor(epochMs / 60_000)) : offset;
-}
 
 function localDateOf(timeZone: string, epochMs: number): LocalDate {
   const local = new Date(epochMs + offsetAt(timeZone, epochMs));

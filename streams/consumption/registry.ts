@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import { isKnownTimeZone } from './calendar.js';
+import { isTimeZone } from '../../core/time-zone.js';
 import { parseNano } from './nano.js';
 import type { Replacement } from './series.js';
 
@@ -88,7 +88,7 @@ export function createRegistry(options: RegistryCacheOptions): RegisterRegistry 
 
   function zone(name: string | null, registerId: string): string {
     if (name === null) return 'UTC';
-    if (isKnownTimeZone(name)) return name;
+    if (isTimeZone(name)) return name;
     if (!warnedZones.has(name)) {
       warnedZones.add(name);
       options.logger.warn({ timeZone: name, registerId }, 'site time zone unknown to this runtime; using UTC');
