@@ -23,6 +23,7 @@ import { stationReadings } from '../streams/concentration/testing/readings.js';
 import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
 import { deleteTopics, testKernel, waitFor } from '../test/support/stack.js';
 import { median, type BenchResult } from './lib/measure.js';
+import { bareConsumeRate } from './lib/bare-consume.js';
 
 const STATIONS = 200;
 const INTERVAL_MS = 60_000;
@@ -77,30 +78,14 @@ export async function benchConcentration(options: ConcentrationBenchOptions = {}
     for (let i = 0; i < readings.length; i += 5000) await producer.produce(topic, readings.slice(i, i + 5000));
     await producer.stop();
 
-    /** The bare loop: join, then read every record of the topic and do nothing with it. */
-    async function baselineRun(): Promise<number> {
-      const consumer = raw.consumer({
+    const baselineRun = (): Promise<number> =>
+      bareConsumeRate(raw, {
         groupId: `${kernel.prefix}bare-${Math.random()}`,
+        topic: topic.name,
+        partitions: topic.partitions,
+        records: total,
         maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
-        maxBytes: DEFAULT_MAX_BYTES_PER_PARTITION * topic.partitions,
       });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-      let seen = 0;
-      let done!: (s: number) => void;
-      const finished = new Promise<number>((resolve) => (done = resolve));
-      let started = 0n;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (seen >= total) done(seconds(started));
-        },
-      });
-      started = process.hrtime.bigint();
-      const rate = total / (await finished);
-      await consumer.disconnect();
-      return rate;
-    }
 
     /** The concentration process under a fresh prefix, until its group has committed the whole topic. */
     async function stageRun(run: string): Promise<number> {

@@ -37,6 +37,7 @@ import { restorePartitions } from '../streams/runtime/restore.js';
 import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
 import { deleteTopics, testKernel, waitFor, type TestKernel } from '../test/support/stack.js';
 import { median, type BenchResult } from './lib/measure.js';
+import { bareConsumeRate } from './lib/bare-consume.js';
 
 const REGISTERS = 5000;
 const READINGS = 100_000;
@@ -79,29 +80,14 @@ async function benchStage(kernel: TestKernel): Promise<BenchResult> {
     for (let i = 0; i < readings.length; i += 5000) await producer.produce(topic, readings.slice(i, i + 5000));
     await producer.stop();
 
-    async function baselineRun(): Promise<number> {
-      const consumer = raw.consumer({
+    const baselineRun = (): Promise<number> =>
+      bareConsumeRate(raw, {
         groupId: `${kernel.prefix}bare-${Math.random()}`,
+        topic: topic.name,
+        partitions: topic.partitions,
+        records: READINGS,
         maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
-        maxBytes: DEFAULT_MAX_BYTES_PER_PARTITION * topic.partitions,
       });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-      let seen = 0;
-      let done!: (s: number) => void;
-      const finished = new Promise<number>((resolve) => (done = resolve));
-      let started = 0n;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (seen >= READINGS) done(seconds(started));
-        },
-      });
-      started = process.hrtime.bigint();
-      const rate = READINGS / (await finished);
-      await consumer.disconnect();
-      return rate;
-    }
 
     async function consumptionRun(run: string): Promise<number> {
       const prefix = `${kernel.prefix}${run}.`;

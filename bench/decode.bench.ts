@@ -38,6 +38,7 @@ import { createDecodeProcess } from '../streams/decode/main.js';
 import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
 import { deleteTopics, testKernel, waitFor, type TestKernel } from '../test/support/stack.js';
 import { median, type BenchResult } from './lib/measure.js';
+import { bareConsumeRate } from './lib/bare-consume.js';
 
 const METERS = 5000;
 const UPLINKS = 200_000;
@@ -153,30 +154,14 @@ async function benchStage(kernel: TestKernel, meters: readonly SimMeter[]): Prom
     for (let i = 0; i < uplinks.length; i += 2000) await producer.produce(topic, uplinks.slice(i, i + 2000));
     await producer.stop();
 
-    /** The bare loop: join, then read every record of the topic and do nothing with it. */
-    async function baselineRun(): Promise<number> {
-      const consumer = raw.consumer({
+    const baselineRun = (): Promise<number> =>
+      bareConsumeRate(raw, {
         groupId: `${kernel.prefix}bare-${Math.random()}`,
+        topic: topic.name,
+        partitions: topic.partitions,
+        records: UPLINKS,
         maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
-        maxBytes: DEFAULT_MAX_BYTES_PER_PARTITION * topic.partitions,
       });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-      let seen = 0;
-      let done!: (seconds: number) => void;
-      const finished = new Promise<number>((resolve) => (done = resolve));
-      let started = 0n;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (seen >= UPLINKS) done(seconds(started));
-        },
-      });
-      started = process.hrtime.bigint();
-      const rate = UPLINKS / (await finished);
-      await consumer.disconnect();
-      return rate;
-    }
 
     /**
      * The decode process under a fresh prefix, until its group has committed the whole topic. A
