@@ -7,32 +7,16 @@
  * Exports {@link createAlertsProcess} for tests and tools that run the worker in-process with their
  * own catalogue, prefix and clock.
  */
-import pg from 'pg';
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { createRegistryCodec } from '../../core/avro/registry-codec.js';
-import type { Config } from '../../core/config.js';
-import { createKafkaClient } from '../../core/kafka/client.js';
-import type { Component } from '../../core/lifecycle.js';
-import type { Logger } from '../../core/log.js';
-import { runIfEntryPoint, runProcess } from '../../core/process-main.js';
-import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
-import type { StatefulWorker } from '../runtime/stateful-worker.js';
+import { Counter } from 'prom-client';
+import { runIfEntryPoint } from '../../core/process-main.js';
+import type { WorkerProcess, WorkerProcessOptions } from '../runtime/worker-process.js';
+import { createWorkerConnections, registerStateSizeGauge, runWorkerProcess, workerComponent } from '../runtime/worker-process.js';
 import type { AlertsRules } from './handler.js';
 import { createAlertsRegistry } from './registry.js';
 import { createAlertsWorker } from './worker.js';
 
 /** Options of {@link createAlertsProcess}. */
-export interface AlertsProcessOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly catalogue: TopicCatalogue;
-  /** Where the alerts metrics are registered. */
-  readonly metrics: Registry;
-  /**
-   * Prefix of the consumer group and the changelog (tests use the catalogue prefix).
-   * @default ''
-   */
-  readonly prefix?: string;
+export interface AlertsProcessOptions extends WorkerProcessOptions {
   /** Rules beyond the configured ones (e.g. `criticalAfterWindows`). */
   readonly rules?: Partial<AlertsRules>;
   /** Wall clock of the silence rule and of the registry cache. @default Date.now */
@@ -43,18 +27,13 @@ export interface AlertsProcessOptions {
   readonly registryTtlMs?: number;
 }
 
-/** The alerts process's parts. */
-export interface AlertsProcess {
-  /** In start order: PostgreSQL, the worker. */
-  readonly components: readonly Component[];
-  readonly worker: StatefulWorker;
-}
+/** The alerts process's parts; components in start order: PostgreSQL, the worker. */
+export type AlertsProcess = WorkerProcess;
 
 /** Builds the alerts process's components; nothing connects until they are started. */
 export function createAlertsProcess(options: AlertsProcessOptions): AlertsProcess {
-  const { config, logger, catalogue } = options;
-  const pool = new pg.Pool({ connectionString: config.postgres.url, max: 2, connectionTimeoutMillis: 5_000 });
-  pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL connection lost; the pool reconnects on demand'));
+  const { config } = options;
+  const { pool, postgres, deps } = createWorkerConnections(options, 2);
   const emitted = new Counter({
     name: 'meterflux_alerts_emitted_total',
     help: 'Alert records the alerts worker emitted, by kind and state (aborted batches may count twice).',
@@ -62,11 +41,7 @@ export function createAlertsProcess(options: AlertsProcessOptions): AlertsProces
     registers: [options.metrics],
   });
   const worker = createAlertsWorker({
-    kafka: createKafkaClient(config.kafka, logger),
-    codec: createRegistryCodec(config.schemaRegistry.url),
-    catalogue,
-    logger,
-    prefix: options.prefix ?? '',
+    ...deps,
     registry: createAlertsRegistry({
       db: pool,
       ...(options.registryTtlMs === undefined ? {} : { ttlMs: options.registryTtlMs }),
@@ -79,24 +54,14 @@ export function createAlertsProcess(options: AlertsProcessOptions): AlertsProces
       ...options.rules,
     },
     onEmitted: (alert) => emitted.inc({ kind: alert.kind, state: alert.state }),
-    ...(options.now === undefined ? {} : { now: options.now }),
-    ...(options.timerIntervalMs === undefined ? {} : { timerIntervalMs: options.timerIntervalMs }),
+    now: options.now,
+    timerIntervalMs: options.timerIntervalMs,
   });
-  new Gauge({
+  registerStateSizeGauge(options.metrics, worker, {
     name: 'meterflux_alerts_state_keys',
     help: 'Keys in the alerts state of the partitions this process owns (one per device, one per partition).',
-    registers: [options.metrics],
-    collect() {
-      this.set(worker.stateSize());
-    },
   });
-  return {
-    worker,
-    components: [
-      { name: 'postgres', start: async () => (await pool.connect()).release(), stop: () => pool.end() },
-      { name: 'alerts-worker', start: () => worker.start(), stop: () => worker.stop() },
-    ],
-  };
+  return { worker, components: [postgres, workerComponent('alerts-worker', worker)] };
 }
 
 /**
@@ -106,15 +71,7 @@ export function createAlertsProcess(options: AlertsProcessOptions): AlertsProces
  *   not answer, or the start or stop error of a component.
  */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
-  await runProcess(
-    {
-      name: 'alerts',
-      needs: ['kafka', 'schemaRegistry', 'postgres'],
-      components: ({ config, logger, metrics }) =>
-        createAlertsProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics }).components,
-    },
-    env,
-  );
+  await runWorkerProcess({ name: 'alerts', create: createAlertsProcess }, env);
 }
 
 runIfEntryPoint(import.meta.url, () => main());

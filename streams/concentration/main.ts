@@ -7,16 +7,10 @@
  * Exports {@link createConcentrationProcess} for tests and tools that run it in-process with their
  * own catalogue and prefix.
  */
-import pg from 'pg';
-import { Gauge, type Registry } from 'prom-client';
-import { createRegistryCodec } from '../../core/avro/registry-codec.js';
 import type { Config } from '../../core/config.js';
-import { createKafkaClient } from '../../core/kafka/client.js';
-import type { Component } from '../../core/lifecycle.js';
-import type { Logger } from '../../core/log.js';
-import { runIfEntryPoint, runProcess } from '../../core/process-main.js';
-import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
-import type { StatefulWorker } from '../runtime/stateful-worker.js';
+import { runIfEntryPoint } from '../../core/process-main.js';
+import type { WorkerProcess, WorkerProcessOptions } from '../runtime/worker-process.js';
+import { createWorkerConnections, registerStateSizeGauge, runWorkerProcess, workerComponent } from '../runtime/worker-process.js';
 import { GWP_SETS } from './gases.js';
 import type { ConcentrationOptions } from './handler.js';
 import { createConcentrationMetrics } from './metrics.js';
@@ -34,61 +28,32 @@ export function concentrationOptions(config: Config): ConcentrationOptions {
 }
 
 /** Options of {@link createConcentrationProcess}. */
-export interface ConcentrationProcessOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly catalogue: TopicCatalogue;
-  /** Where the metrics are registered. */
-  readonly metrics: Registry;
-  /**
-   * Prefix of the consumer group and changelog (tests use the catalogue prefix).
-   * @default ''
-   */
-  readonly prefix?: string;
+export interface ConcentrationProcessOptions extends WorkerProcessOptions {
   /** Overrides of the configured rules (tests shorten the idle close). */
   readonly options?: Partial<ConcentrationOptions>;
   /** How often due timers are looked for, ms. @default 1000 */
   readonly timerIntervalMs?: number;
 }
 
-/** The process's parts. */
-export interface ConcentrationProcess {
-  /** In start order: PostgreSQL, the worker. */
-  readonly components: readonly Component[];
-  readonly worker: StatefulWorker;
-}
+/** The process's parts; components in start order: PostgreSQL, the worker. */
+export type ConcentrationProcess = WorkerProcess;
 
 /** Builds the process's components; nothing connects until they are started. */
 export function createConcentrationProcess(options: ConcentrationProcessOptions): ConcentrationProcess {
-  const { config, logger, catalogue } = options;
-  const pool = new pg.Pool({ connectionString: config.postgres.url, max: 2, connectionTimeoutMillis: 5_000 });
-  pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL connection lost; the pool reconnects on demand'));
+  const { config, logger } = options;
+  const { pool, postgres, deps } = createWorkerConnections(options, 2);
   const worker = createConcentrationWorker({
-    kafka: createKafkaClient(config.kafka, logger),
-    codec: createRegistryCodec(config.schemaRegistry.url),
-    catalogue,
-    logger,
+    ...deps,
     stations: createStationDirectory({ db: pool, logger }),
     options: { ...concentrationOptions(config), ...options.options },
     counters: createConcentrationMetrics(options.metrics),
-    prefix: options.prefix ?? '',
-    ...(options.timerIntervalMs === undefined ? {} : { timerIntervalMs: options.timerIntervalMs }),
+    timerIntervalMs: options.timerIntervalMs,
   });
-  new Gauge({
+  registerStateSizeGauge(options.metrics, worker, {
     name: 'meterflux_concentration_state_keys',
     help: 'Keys in the concentration state of the partitions this process owns (stations, their retained hours and days).',
-    registers: [options.metrics],
-    collect() {
-      this.set(worker.stateSize());
-    },
   });
-  return {
-    worker,
-    components: [
-      { name: 'postgres', start: async () => (await pool.connect()).release(), stop: () => pool.end() },
-      { name: 'concentration-worker', start: () => worker.start(), stop: () => worker.stop() },
-    ],
-  };
+  return { worker, components: [postgres, workerComponent('concentration-worker', worker)] };
 }
 
 /**
@@ -98,15 +63,7 @@ export function createConcentrationProcess(options: ConcentrationProcessOptions)
  *   not answer, or the start or stop error of a component.
  */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
-  await runProcess(
-    {
-      name: 'concentration',
-      needs: ['kafka', 'schemaRegistry', 'postgres'],
-      components: ({ config, logger, metrics }) =>
-        createConcentrationProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics }).components,
-    },
-    env,
-  );
+  await runWorkerProcess({ name: 'concentration', create: createConcentrationProcess }, env);
 }
 
 runIfEntryPoint(import.meta.url, () => main());

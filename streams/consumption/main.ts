@@ -7,74 +7,38 @@
  * Exports {@link createConsumptionProcess} for tests and tools that run the worker in-process with
  * their own catalogue and prefix.
  */
-import pg from 'pg';
-import { Gauge, type Registry } from 'prom-client';
-import { createRegistryCodec } from '../../core/avro/registry-codec.js';
-import type { Config } from '../../core/config.js';
-import { createKafkaClient } from '../../core/kafka/client.js';
-import type { Component } from '../../core/lifecycle.js';
-import type { Logger } from '../../core/log.js';
-import { runIfEntryPoint, runProcess } from '../../core/process-main.js';
-import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
-import type { StatefulWorker } from '../runtime/stateful-worker.js';
+import { runIfEntryPoint } from '../../core/process-main.js';
+import type { WorkerProcess, WorkerProcessOptions } from '../runtime/worker-process.js';
+import { createWorkerConnections, registerStateSizeGauge, runWorkerProcess, workerComponent } from '../runtime/worker-process.js';
 import { createConsumptionMetrics } from './metrics.js';
 import { createRegistry } from './registry.js';
 import { createConsumptionWorker } from './worker.js';
 
 /** Options of {@link createConsumptionProcess}. */
-export interface ConsumptionProcessOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly catalogue: TopicCatalogue;
-  /** Where the consumption metrics are registered. */
-  readonly metrics: Registry;
-  /**
-   * Prefix of the consumer group and the changelog (tests use the catalogue prefix).
-   * @default ''
-   */
-  readonly prefix?: string;
+export interface ConsumptionProcessOptions extends WorkerProcessOptions {
   /** How often due timers are looked for. @default 1000 */
   readonly timerIntervalMs?: number;
 }
 
-/** The consumption process's parts. */
-export interface ConsumptionProcess {
-  /** In start order: PostgreSQL, the worker. */
-  readonly components: readonly Component[];
-  readonly worker: StatefulWorker;
-}
+/** The consumption process's parts; components in start order: PostgreSQL, the worker. */
+export type ConsumptionProcess = WorkerProcess;
 
 /** Builds the consumption process's components; nothing connects until they are started. */
 export function createConsumptionProcess(options: ConsumptionProcessOptions): ConsumptionProcess {
-  const { config, logger, catalogue } = options;
-  const pool = new pg.Pool({ connectionString: config.postgres.url, max: 4, connectionTimeoutMillis: 5_000 });
-  pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL connection lost; the pool reconnects on demand'));
+  const { config, logger } = options;
+  const { pool, postgres, deps } = createWorkerConnections(options, 4);
   const worker = createConsumptionWorker({
-    kafka: createKafkaClient(config.kafka, logger),
-    codec: createRegistryCodec(config.schemaRegistry.url),
-    catalogue,
-    logger,
+    ...deps,
     registry: createRegistry({ db: pool, logger }),
     rules: { graceMs: config.consumption.graceMs, lateWindowMs: config.consumption.lateWindowMs },
     metrics: createConsumptionMetrics(options.metrics),
-    prefix: options.prefix ?? '',
-    ...(options.timerIntervalMs === undefined ? {} : { timerIntervalMs: options.timerIntervalMs }),
+    timerIntervalMs: options.timerIntervalMs,
   });
-  new Gauge({
+  registerStateSizeGauge(options.metrics, worker, {
     name: 'meterflux_consumption_registers',
     help: 'Registers held in the consumption state of the partitions this process owns.',
-    registers: [options.metrics],
-    collect() {
-      this.set(worker.stateSize());
-    },
   });
-  return {
-    worker,
-    components: [
-      { name: 'postgres', start: async () => (await pool.connect()).release(), stop: () => pool.end() },
-      { name: 'consumption-worker', start: () => worker.start(), stop: () => worker.stop() },
-    ],
-  };
+  return { worker, components: [postgres, workerComponent('consumption-worker', worker)] };
 }
 
 /**
@@ -84,15 +48,7 @@ export function createConsumptionProcess(options: ConsumptionProcessOptions): Co
  *   not answer, or the start or stop error of a component.
  */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
-  await runProcess(
-    {
-      name: 'consumption',
-      needs: ['kafka', 'schemaRegistry', 'postgres'],
-      components: ({ config, logger, metrics }) =>
-        createConsumptionProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics }).components,
-    },
-    env,
-  );
+  await runWorkerProcess({ name: 'consumption', create: createConsumptionProcess }, env);
 }
 
 runIfEntryPoint(import.meta.url, () => main());

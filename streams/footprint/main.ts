@@ -7,32 +7,19 @@
  * Exports {@link createFootprintProcess} for tests and tools that run it in-process with their own
  * catalogue and prefix.
  */
-import pg from 'pg';
-import { Gauge, type Registry } from 'prom-client';
-import { createRegistryCodec } from '../../core/avro/registry-codec.js';
-import type { Config } from '../../core/config.js';
-import { createKafkaClient } from '../../core/kafka/client.js';
 import type { Component } from '../../core/lifecycle.js';
 import type { Logger } from '../../core/log.js';
-import { runIfEntryPoint, runProcess } from '../../core/process-main.js';
-import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
+import { runIfEntryPoint } from '../../core/process-main.js';
 import type { StatefulWorker } from '../runtime/stateful-worker.js';
+import type { WorkerProcessOptions } from '../runtime/worker-process.js';
+import { createWorkerConnections, registerStateSizeGauge, runWorkerProcess, workerComponent } from '../runtime/worker-process.js';
 import { createFactorSource, type FactorSource } from './factors.js';
 import { createFootprintMetrics } from './metrics.js';
 import { createRegistryDirectory } from './registry.js';
 import { createFootprintRepartitionWorker, createFootprintWorker } from './worker.js';
 
 /** Options of {@link createFootprintProcess}. */
-export interface FootprintProcessOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly catalogue: TopicCatalogue;
-  readonly metrics: Registry;
-  /**
-   * Prefix of the consumer groups and changelogs (tests use the catalogue prefix).
-   * @default ''
-   */
-  readonly prefix?: string;
+export interface FootprintProcessOptions extends WorkerProcessOptions {
   /** How often due timers are looked for, ms. @default 1000 */
   readonly timerIntervalMs?: number;
 }
@@ -65,40 +52,32 @@ function factorPoller(factors: FactorSource, intervalMs: number, logger: Logger)
 
 /** Builds the process's components; nothing connects until they are started. */
 export function createFootprintProcess(options: FootprintProcessOptions): FootprintProcess {
-  const { config, logger, catalogue } = options;
-  const pool = new pg.Pool({ connectionString: config.postgres.url, max: 2, connectionTimeoutMillis: 5_000 });
-  pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL connection lost; the pool reconnects on demand'));
-  const kafka = createKafkaClient(config.kafka, logger);
-  const codec = createRegistryCodec(config.schemaRegistry.url);
-  const base = { kafka, codec, catalogue, logger, prefix: options.prefix ?? '' };
+  const { config, logger } = options;
+  const { pool, postgres, deps } = createWorkerConnections(options, 2);
   const factors = createFactorSource({ db: pool, logger });
   const pollMs = config.footprint.factorPollS * 1000;
-  const repartition = createFootprintRepartitionWorker(base);
+  const repartition = createFootprintRepartitionWorker(deps);
   const footprint = createFootprintWorker({
-    ...base,
+    ...deps,
     factors,
     directory: createRegistryDirectory({ db: pool }),
     factorCheckMs: pollMs,
     counters: createFootprintMetrics(options.metrics),
-    ...(options.timerIntervalMs === undefined ? {} : { timerIntervalMs: options.timerIntervalMs }),
+    timerIntervalMs: options.timerIntervalMs,
   });
-  new Gauge({
+  registerStateSizeGauge(options.metrics, footprint, {
     name: 'meterflux_footprint_state_keys',
     help: 'Keys in the footprint state of the partitions this process owns (organisations and their months).',
-    registers: [options.metrics],
-    collect() {
-      this.set(footprint.stateSize());
-    },
   });
   return {
     repartition,
     footprint,
     factors,
     components: [
-      { name: 'postgres', start: async () => (await pool.connect()).release(), stop: () => pool.end() },
+      postgres,
       factorPoller(factors, pollMs, logger),
-      { name: 'footprint-worker', start: () => footprint.start(), stop: () => footprint.stop() },
-      { name: 'footprint-repartition', start: () => repartition.start(), stop: () => repartition.stop() },
+      workerComponent('footprint-worker', footprint),
+      workerComponent('footprint-repartition', repartition),
     ],
   };
 }
@@ -110,15 +89,7 @@ export function createFootprintProcess(options: FootprintProcessOptions): Footpr
  *   not answer, or the start or stop error of a component.
  */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
-  await runProcess(
-    {
-      name: 'footprint',
-      needs: ['kafka', 'schemaRegistry', 'postgres'],
-      components: ({ config, logger, metrics }) =>
-        createFootprintProcess({ config, logger, catalogue: createTopicCatalogue({ partitions: config.kafka.partitions }), metrics }).components,
-    },
-    env,
-  );
+  await runWorkerProcess({ name: 'footprint', create: createFootprintProcess }, env);
 }
 
 runIfEntryPoint(import.meta.url, () => main());

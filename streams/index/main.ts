@@ -10,17 +10,17 @@
  * Exports {@link createIndexWorker} for tests and other processes (the replay command) that run the
  * worker in-process with their own catalogue, prefix and generation.
  */
-import { pathToFileURL } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
 import pg from 'pg';
 import { createRegistryCodec } from '../../core/avro/registry-codec.js';
 import { loadConfig, redactConfig, type Config } from '../../core/config.js';
-import { errorMessage, PreflightError, ServiceUnavailableError } from '../../core/errors.js';
+import { PreflightError, ServiceUnavailableError } from '../../core/errors.js';
 import { createKafkaClient } from '../../core/kafka/client.js';
 import { Lifecycle, runUntilSignal, type Component } from '../../core/lifecycle.js';
 import { createLogger, type Logger } from '../../core/log.js';
 import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../../core/metrics.js';
 import { checkServices } from '../../core/preflight.js';
+import { runIfEntryPoint } from '../../core/process-main.js';
 import { createTopicCatalogue } from '../../core/topics.js';
 import { checkElasticsearch, createElasticsearchClient } from './elasticsearch.js';
 import { INDEX_TYPES, type IndexType } from './index-names.js';
@@ -141,9 +141,4 @@ async function preflight(config: Config, elasticsearch: Client): Promise<void> {
   if (failures.length > 0) throw new PreflightError(failures);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${errorMessage(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, () => main());
