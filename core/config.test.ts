@@ -47,7 +47,7 @@ describe('loadConfig', () => {
       log: { level: 'info' },
       shutdown: { graceMs: 10000 },
       deviceKeys: { encryptionKey: undefined },
-      notifications: { smtpUrl: undefined, smtpFrom: 'meterflux <notifications@localhost>', timeoutMs: 10000, maxAttempts: 6, retryBaseMs: 5000 },
+      notifications: { smtpUrl: undefined, smtpFrom: 'meterflux <notifications@localhost>', timeoutMs: 10000, maxAttempts: 6, retryBaseMs: 5000, webhookAllowHosts: [] },
     });
   });
 
@@ -115,6 +115,7 @@ describe('loadConfig', () => {
       NOTIFY_WEBHOOK_TIMEOUT_MS: ['2500', (c) => c.notifications.timeoutMs, 2500],
       NOTIFY_MAX_ATTEMPTS: ['3', (c) => c.notifications.maxAttempts, 3],
       NOTIFY_RETRY_BASE_MS: ['100', (c) => c.notifications.retryBaseMs, 100],
+      NOTIFY_WEBHOOK_ALLOW_HOSTS: [' Hooks.Internal, 10.20.0.0/16,::1 ', (c) => c.notifications.webhookAllowHosts, ['hooks.internal', '10.20.0.0/16', '::1']],
     };
     expect(Object.keys(samples).sort()).toEqual(CONFIG_VARIABLES.map((variable) => variable.name).sort());
     for (const [name, [value, pick, expected]] of Object.entries(samples)) {
@@ -166,6 +167,16 @@ describe('loadConfig', () => {
     expect(problems).toContain('CONNECTORS entries must be mqtt, http, mbus-tcp, lns, got "ftp"');
     expect(problems).toContain('CONNECTORS includes lns, so LNS_URL must be set');
     expect(problems).toContain('INGEST_TCP_ALLOWLIST entries must be IP addresses, got "gateway.local"');
+  });
+
+  it('allows no internal webhook receiver unless told, and refuses allowlist entries that are no host, address or range', () => {
+    expect(loadConfig({}).notifications.webhookAllowHosts).toEqual([]);
+    expect(problemsOf({ NOTIFY_WEBHOOK_ALLOW_HOSTS: 'ok.internal,10.0.0.0/33,http://x,fd00::/129,10.0.0.0/8/1,fd00::/7' })).toEqual([
+      'NOTIFY_WEBHOOK_ALLOW_HOSTS entries must be host names, IP addresses or CIDR ranges, got "10.0.0.0/33"',
+      'NOTIFY_WEBHOOK_ALLOW_HOSTS entries must be host names, IP addresses or CIDR ranges, got "http://x"',
+      'NOTIFY_WEBHOOK_ALLOW_HOSTS entries must be host names, IP addresses or CIDR ranges, got "fd00::/129"',
+      'NOTIFY_WEBHOOK_ALLOW_HOSTS entries must be host names, IP addresses or CIDR ranges, got "10.0.0.0/8/1"',
+    ]);
   });
 
   it('checks each URL for its own protocols and a host', () => {

@@ -386,6 +386,15 @@ export const CONFIG_VARIABLES = [
     description: 'Wait after the first failed notification attempt; doubles with each further attempt (with jitter, at most one hour).',
     secret: false,
   },
+  {
+    name: 'NOTIFY_WEBHOOK_ALLOW_HOSTS',
+    default: undefined,
+    description:
+      'Internal receivers notification webhooks may reach: a comma-separated list of host names (any address they resolve to), ' +
+      'IP addresses and CIDR ranges, e.g. `hooks.internal,10.20.0.0/16`. Unset: webhooks reach public addresses only, never ' +
+      'loopback, private, link-local, carrier-grade NAT, multicast or unspecified ones.',
+    secret: false,
+  },
 ] as const satisfies readonly ConfigVariable[];
 
 /** Name of a variable in {@link CONFIG_VARIABLES}. */
@@ -503,6 +512,8 @@ export interface Config {
     readonly timeoutMs: number;
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
+    /** Host names (lowercase), IP addresses and CIDR ranges of internal webhook receivers; empty: none. */
+    readonly webhookAllowHosts: readonly string[];
   };
 }
 
@@ -678,6 +689,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       timeoutMs: positive('NOTIFY_WEBHOOK_TIMEOUT_MS'),
       maxAttempts: positive('NOTIFY_MAX_ATTEMPTS'),
       retryBaseMs: positive('NOTIFY_RETRY_BASE_MS'),
+      webhookAllowHosts: list(read('NOTIFY_WEBHOOK_ALLOW_HOSTS')).map((entry) => entry.toLowerCase()).filter((entry) =>
+        isHostOrNetwork(entry)
+          ? true
+          : fail(false, `NOTIFY_WEBHOOK_ALLOW_HOSTS entries must be host names, IP addresses or CIDR ranges, got "${entry}"`),
+      ),
     },
   };
 
@@ -741,6 +757,14 @@ function isHostPort(entry: string): boolean {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d+)$/.exec(entry);
   const port = Number(match?.[2]);
   return match !== null && port >= 1 && port <= 65535;
+}
+
+/** A host name, an IP address, or a CIDR range (`address/prefix`). */
+function isHostOrNetwork(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  if (prefix === undefined) return isIP(address) !== 0 || /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/.test(address);
+  const bits = isIP(address) === 4 ? 32 : isIP(address) === 6 ? 128 : 0;
+  return rest.length === 0 && /^\d{1,3}$/.test(prefix) && bits > 0 && Number(prefix) <= bits;
 }
 
 function isLogLevel(value: string): value is LogLevel {

@@ -14,7 +14,8 @@ let south: TestOrganisation;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  api = await startApiHarness({ label: 'notify-api' });
+  // The test receiver listens on the loopback, which webhooks may not reach unless allowed.
+  api = await startApiHarness({ label: 'notify-api', webhookAllowHosts: ['127.0.0.1'] });
   producer = createRecordProducer({ kafka: api.kernel.kafka, codec: api.kernel.codec, topics: [api.kernel.catalogue.alerts] });
   await producer.start();
   webhooks = await startWebhookReceiver();
@@ -67,6 +68,17 @@ describe('notifications through the GraphQL API', () => {
     expect(ungrouped.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const bad = await api.query(tokens['northWrite'], CREATE, { input: { userId: north.users.ann, channel: 'WEBHOOK', webhookUrl: 'ftp://x' } });
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+    // Credentials in the URL, and internal addresses the operator did not allow, are refused with the reason.
+    for (const [webhookUrl, message] of [
+      ['https://user:pw@hooks.example/x', 'webhookUrl: must not carry credentials'],
+      ['http://169.254.169.254/latest/meta-data', 'webhookUrl: 169.254.169.254 is a link-local address'],
+      ['http://[::ffff:10.0.0.5]:9200/', 'webhookUrl: ::ffff:a00:5 is a private address'],
+    ]) {
+      const refused = await api.query(tokens['northWrite'], CREATE, { input: { userId: north.users.ann, channel: 'WEBHOOK', webhookUrl } });
+      expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'webhookUrl' });
+      expect(refused.body.errors?.[0]?.message).toContain(message);
+    }
   });
 
   it('records alert deliveries, lists them searchable and paged, and delivers live over graphql-ws', async () => {

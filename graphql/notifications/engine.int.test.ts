@@ -37,6 +37,8 @@ async function startEngine(groupPrefix: string): Promise<void> {
     NOTIFY_MAX_ATTEMPTS: '3',
     NOTIFY_RETRY_BASE_MS: '50',
     NOTIFY_WEBHOOK_TIMEOUT_MS: '2000',
+    // The test receiver listens on the loopback, which webhooks may not reach unless allowed.
+    NOTIFY_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
   });
   const engine = createNotificationEngine({
     db,

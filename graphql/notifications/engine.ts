@@ -16,6 +16,7 @@ import { createEmailSender, createWebhookSender } from './channels.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { createDeliveryListener, type DeliveryListener } from './listener.js';
 import { createAlertRecorder } from './recorder.js';
+import { webhookAllowlist } from './webhook-destination.js';
 
 /** Options of {@link createNotificationEngine}. */
 export interface NotificationEngineOptions {
@@ -72,7 +73,7 @@ export function createNotificationEngine(options: NotificationEngineOptions): No
   const dispatcher = createDispatcher({
     db: options.db,
     logger,
-    webhook: createWebhookSender({ timeoutMs: notifications.timeoutMs }),
+    webhook: createWebhookSender({ timeoutMs: notifications.timeoutMs, allowlist: webhookAllowlist(notifications.webhookAllowHosts) }),
     email:
       notifications.smtpUrl === undefined
         ? undefined

@@ -69,7 +69,6 @@ describe('webhookOutcome', () => {
     [408, false, true],
     [404, false, false],
     [410, false, false],
-    [301, false, false],
   ])('HTTP %i: delivered %s, retriable %s', (status, ok, retriable) => {
     const outcome = webhookOutcome(status);
     expect(outcome.ok).toBe(ok);
@@ -77,6 +76,10 @@ describe('webhookOutcome', () => {
       expect(outcome.retriable).toBe(retriable);
       expect(outcome.reason).toBe(`webhook answered HTTP ${status}`);
     }
+  });
+
+  it.each([301, 302, 307, 308])('HTTP %i: a redirect, not followed and not retried', (status) => {
+    expect(webhookOutcome(status)).toEqual({ ok: false, retriable: false, reason: `webhook answered HTTP ${status}, a redirect, which is not followed` });
   });
 });
 

@@ -161,11 +161,13 @@ export type AttemptOutcome =
   | { readonly ok: false; readonly retriable: boolean; readonly reason: string };
 
 /**
- * The outcome of a webhook answer: 2xx is delivered; 408, 425, 429 and 5xx may pass later; any
- * other status is the receiver's refusal and is not retried.
+ * The outcome of a webhook answer: 2xx is delivered; 408, 425, 429 and 5xx may pass later; a 3xx
+ * redirect is not followed (a webhook URL names its receiver, and a redirect could point inside);
+ * any other status is the receiver's refusal. Neither is retried.
  */
 export function webhookOutcome(status: number): AttemptOutcome {
   if (status >= 200 && status < 300) return { ok: true };
+  if (status >= 300 && status < 400) return { ok: false, retriable: false, reason: `webhook answered HTTP ${status}, a redirect, which is not followed` };
   const retriable = status === 408 || status === 425 || status === 429 || status >= 500;
   return { ok: false, retriable, reason: `webhook answered HTTP ${status}` };
 }

@@ -14,6 +14,7 @@ import { connection, decodePosition, encodePosition, pageSize } from '../resolve
 import type { DeliveryListener } from './listener.js';
 import { messageContent, SEVERITIES } from './model.js';
 import { markRead, recordDeliveries, type DeliveryChange } from './store.js';
+import { webhookAllowlist, webhookUrlProblem } from './webhook-destination.js';
 
 const MAX_PAGE = 200;
 const MAX_RECIPIENTS = 1000;
@@ -151,8 +152,11 @@ async function requireOwned(pool: Pool, auth: AuthContext, table: 'users' | 'sit
   if (missing.length > 0) throw notFound(`${field} ${missing.join(', ')}`);
 }
 
-/** The validated columns of an {@link AlertSubscriptionInput}. */
-async function subscriptionColumns(pool: Pool, auth: AuthContext, input: Args) {
+/**
+ * The validated columns of an {@link AlertSubscriptionInput}; `allowHosts` are the internal webhook
+ * receivers the operator allows (`NOTIFY_WEBHOOK_ALLOW_HOSTS`).
+ */
+async function subscriptionColumns(pool: Pool, auth: AuthContext, input: Args, allowHosts: readonly string[]) {
   const userId = String(input['userId']);
   const siteIds = (input['siteIds'] as string[] | null | undefined) ?? null;
   const accessGroupIds = (input['accessGroupIds'] as string[] | null | undefined) ?? null;
@@ -169,13 +173,9 @@ async function subscriptionColumns(pool: Pool, auth: AuthContext, input: Args) {
   if (kinds?.includes('UNKNOWN')) throw badInput('kinds', 'UNKNOWN is not a kind to subscribe to');
   if (name.length > 200) throw badInput('name', 'at most 200 characters');
   if (channel === 'webhook') {
-    let url: URL | undefined;
-    try {
-      url = webhookUrl === null ? undefined : new URL(webhookUrl);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw badInput('webhookUrl', 'WEBHOOK needs an http or https URL');
+    if (webhookUrl === null) throw badInput('webhookUrl', 'WEBHOOK needs an http or https URL');
+    const problem = webhookUrlProblem(webhookUrl, webhookAllowlist(allowHosts));
+    if (problem !== undefined) throw badInput('webhookUrl', problem);
   } else if (webhookUrl !== null) throw badInput('webhookUrl', 'only for WEBHOOK');
   if (email !== null && channel !== 'email') throw badInput('email', 'only for EMAIL');
   if (email !== null && !/^[^\s@]+@[^\s@]+$/.test(email)) throw badInput('email', 'not an e-mail address');
@@ -312,7 +312,7 @@ export function notificationResolvers(listenerOf: (services: ApiContext['service
     Mutation: {
       async createAlertSubscription(_parent, args, ctx: ApiContext) {
         requireScope(ctx.auth, 'write');
-        const c = await subscriptionColumns(ctx.services.postgres, ctx.auth, args['input'] as Args);
+        const c = await subscriptionColumns(ctx.services.postgres, ctx.auth, args['input'] as Args, ctx.services.config.notifications.webhookAllowHosts);
         const secret = c.channel === 'webhook' ? randomBytes(32).toString('base64url') : null;
         const { rows } = await ctx.services.postgres.query<SubscriptionRow>(
           `INSERT INTO alert_subscriptions (id, organisation_id, user_id, name, site_ids, access_group_ids, kinds, min_severity, states,
@@ -326,7 +326,7 @@ export function notificationResolvers(listenerOf: (services: ApiContext['service
 
       async updateAlertSubscription(_parent, args, ctx: ApiContext) {
         requireScope(ctx.auth, 'write');
-        const c = await subscriptionColumns(ctx.services.postgres, ctx.auth, args['input'] as Args);
+        const c = await subscriptionColumns(ctx.services.postgres, ctx.auth, args['input'] as Args, ctx.services.config.notifications.webhookAllowHosts);
         const params: unknown[] = [String(args['id']), c.userId, c.name, c.siteIds, c.accessGroupIds, c.kinds, c.minSeverity, c.states,
           c.channel, c.webhookUrl, c.email, c.enabled, randomBytes(32).toString('base64url')];
         const { rows } = await ctx.services.postgres.query<SubscriptionRow>(

@@ -42,6 +42,8 @@ export interface ApiHarnessOptions {
   readonly subscriberBuffer?: number;
   /** Master key for device keys (`DEVICE_KEY_ENCRYPTION_KEY`). @default the environment's */
   readonly deviceKeyEncryptionKey?: Buffer;
+  /** Internal receivers notification webhooks may reach (`NOTIFY_WEBHOOK_ALLOW_HOSTS`). @default the environment's */
+  readonly webhookAllowHosts?: readonly string[];
 }
 
 /** Starts everything; call `stop()` in `afterAll`. */
@@ -55,6 +57,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     ...kernel.config,
     postgres: { url: dbUrl },
     ...(options.deviceKeyEncryptionKey ? { deviceKeys: { encryptionKey: options.deviceKeyEncryptionKey } } : {}),
+    ...(options.webhookAllowHosts ? { notifications: { ...kernel.config.notifications, webhookAllowHosts: options.webhookAllowHosts } } : {}),
   };
   const logger = createLogger({ level: 'warn', name: 'api-test' });
   const api = createApiProcess({
