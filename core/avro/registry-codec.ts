@@ -176,12 +176,15 @@ export function createRegistryCodec(url: string): RegistryCodec {
 
     encodeOutput(subject, record, value) {
       const schemaId = registeredId(subject);
-      const type = avroType(record);
-      if (!type.isValid(value)) {
+      let body: Buffer;
+      try {
+        // avsc's writer refuses every value that is not of its field's type, so one pass both checks and encodes.
+        body = avroType(record).toBuffer(value);
+      } catch {
         const check = validateRecord(record, value);
         throw new SchemaValidationError(check.ok ? [] : check.issues, { record, context: { subject } });
       }
-      return frame(schemaId, type.toBuffer(value));
+      return frame(schemaId, body);
     },
 
     async decode(record, bytes) {

@@ -40,7 +40,11 @@ export class DecimalType extends avsc.types.LogicalType {
     }
     this.precision = precision;
     this.scale = scale;
+    this.#limit = 10n ** BigInt(precision);
   }
+
+  /** 10^precision: every unscaled value's magnitude is below it. */
+  readonly #limit: bigint;
 
   /**
    * Why `value` cannot be written as this decimal, or `undefined` when it can. Used by
@@ -64,7 +68,7 @@ export class DecimalType extends avsc.types.LogicalType {
 
   protected override _fromValue(bytes: Buffer): string {
     const unscaled = fromTwosComplement(bytes);
-    if (abs(unscaled) >= 10n ** BigInt(this.precision)) {
+    if (abs(unscaled) >= this.#limit) {
       throw new Error(`${this.#label()}: decoded value ${unscaled} has more than ${this.precision} digits`);
     }
     return this.#format(unscaled);
@@ -108,9 +112,8 @@ export class DecimalType extends avsc.types.LogicalType {
       return { problem: `${fraction.length} fraction digits, more than scale ${this.scale}` };
     }
     const magnitude = BigInt(integer + fraction.padEnd(this.scale, '0'));
-    const digits = magnitude === 0n ? 1 : magnitude.toString().length;
-    if (digits > this.precision) {
-      return { problem: `${digits} digits at scale ${this.scale}, more than precision ${this.precision}` };
+    if (magnitude >= this.#limit) {
+      return { problem: `${magnitude.toString().length} digits at scale ${this.scale}, more than precision ${this.precision}` };
     }
     return sign === '-' ? -magnitude : magnitude;
   }
@@ -136,17 +139,12 @@ function describe(value: unknown): string {
 
 /** Big-endian two's complement in the fewest bytes that hold `n` (zero is one 0x00 byte). */
 function toTwosComplement(n: bigint): Buffer {
-  let size = 1;
-  while (n >= 1n << BigInt(8 * size - 1) || n < -(1n << BigInt(8 * size - 1))) {
-    size += 1;
-  }
-  let rest = n < 0n ? (1n << BigInt(8 * size)) + n : n;
-  const bytes = Buffer.alloc(size);
-  for (let i = size - 1; i >= 0; i -= 1) {
-    bytes[i] = Number(rest & 0xffn);
-    rest >>= 8n;
-  }
-  return bytes;
+  // The magnitude's hex digits give the byte count; one more byte when the sign bit would be wrong.
+  const magnitudeHex = (n < 0n ? -n - 1n : n).toString(16);
+  let size = Math.ceil(magnitudeHex.length / 2);
+  if (magnitudeHex.length % 2 === 0 && magnitudeHex.charCodeAt(0) >= 0x38 /* '8' */) size += 1;
+  const unsigned = n < 0n ? (1n << BigInt(8 * size)) + n : n;
+  return Buffer.from(unsigned.toString(16).padStart(2 * size, '0'), 'hex');
 }
 
 /** Inverse of {@link toTwosComplement}; an empty buffer reads as zero. */
