@@ -1,7 +1,11 @@
 /**
  * The simulator against every connector at once, through outages: Mosquitto restarts, the LNS link
- * drops, Kafka restarts. Afterwards the topic must reconcile with the simulator's ledger: per
- * transport, exactly as many distinct idempotency keys as messages the senders saw acknowledged.
+ * drops, Kafka restarts. Afterwards the topic must reconcile with the simulator's ledger, per
+ * transport: at least as many distinct idempotency keys as messages the senders saw acknowledged
+ * (nothing acknowledged is lost), at most as many as distinct messages sent (no copy beyond what
+ * the idempotency key names). Messages still unanswered when the simulator stopped (a sender's
+ * request cut by the Kafka restart) may or may not have reached the topic: that is the only slack,
+ * and when the senders got every answer the two bounds meet.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -103,11 +107,12 @@ describe('the simulated fleet through outages', () => {
     await pause(2000);
     await simulator.stop();
 
-    const expected = Object.fromEntries(Object.entries(simulator.ledger).map(([transport, c]) => [transport, c.acknowledged]));
-    expect(Object.keys(expected).sort()).toEqual(['chirpstack-mqtt', 'http', 'lns-websocket', 'mbus-tcp', 'station-mqtt', 'wmbus-mqtt']);
-    expect(Object.values(simulator.ledger).every((c) => c.refused === 0)).toBe(true);
+    const ledger = Object.entries(simulator.ledger);
+    expect(ledger.map(([transport]) => transport).sort()).toEqual(['chirpstack-mqtt', 'http', 'lns-websocket', 'mbus-tcp', 'station-mqtt', 'wmbus-mqtt']);
+    expect(ledger.filter(([, c]) => c.refused > 0)).toEqual([]);
 
     let found: Record<string, number> = {};
+    const reconciles = () => ledger.every(([t, c]) => (found[t] ?? 0) >= c.acknowledged && (found[t] ?? 0) <= c.sent);
     await waitFor('the raw topic to hold every acknowledged uplink', async () => {
       const uplinks = await Promise.all(
         (await readToEnd(kernel, kernel.catalogue.rawUplinks.name)).map(async (m) => (await kernel.codec.decode('RawUplink', m.value)).value),
@@ -119,8 +124,13 @@ describe('the simulated fleet through outages', () => {
         keys.set(transportOf(u), set);
       }
       found = Object.fromEntries([...keys].map(([t, s]) => [t, s.size]));
-      return Object.entries(expected).every(([t, n]) => found[t] === n);
-    }, { timeoutMs: 240_000, intervalMs: 2000 });
-    expect(found).toEqual(expected);
+      return reconciles();
+    }, { timeoutMs: 240_000, intervalMs: 2000 }).catch((err: unknown) => {
+      // The table says which transport is short (loss) or over (copies) before the test fails.
+      console.error('reconciliation (sent / acknowledged / distinct keys on the topic):',
+        Object.fromEntries(ledger.map(([t, c]) => [t, `${c.sent} / ${c.acknowledged} / ${found[t] ?? 0}`])));
+      throw err;
+    });
+    expect(reconciles()).toBe(true);
   }, 420_000);
 });
