@@ -1,6 +1,6 @@
 /**
- * The consumption stage against a bare consume loop of the same topic, its state per register,
- * and its restore from the changelog.
+ * The consumption stage against a bare consume loop of the same topic and against its write
+ * ceiling, its state per register, and its restore from the changelog.
  *
  * Stage: a prefixed `reading.v1` (3 partitions) is filled once with {@link READINGS} readings:
  * {@link REGISTERS} cumulative registers (one device each, no registry rows, so the defaults),
@@ -9,7 +9,10 @@
  * group and changelog, cold registry cache against PostgreSQL); its clock starts once it is
  * started and stops when its group's committed offsets reach the end of the topic. The baseline
  * is a bare kafkajs consumer of the same topic (read_committed, the runner's fetch sizes), from
- * its join to its last record. Runs alternate after an untimed warm-up of each.
+ * its join to its last record. The write ceiling is what the warm-up run wrote (daily and monthly
+ * consumption, changelog), read back and written again by plain kafkajs transactional producers in
+ * as many transactions, from their connect to the last commit (bench/lib/write-ceiling.ts),
+ * divided by the records written per reading. Runs alternate after an untimed warm-up of each.
  *
  * State: heap bytes per register (the state as restored, and the chain the worker keeps beside
  * it) after 8 days of hourly readings (the default 7-day late-data window keeps about 8 days) for
@@ -24,7 +27,6 @@ import { getHeapStatistics } from 'node:v8';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { loadConfig } from '../core/config.js';
-import { createRecordProducer } from '../core/kafka/record-producer.js';
 import type { Reading } from '../schemas/avro/index.js';
 import { SAMPLE_RECORDS } from '../schemas/avro/samples.js';
 import { applyReading, emptyState, type ConsumptionRules, type RegisterProfile, type RegisterState } from '../streams/consumption/engine.js';
@@ -34,10 +36,9 @@ import { consumptionStateCodec } from '../streams/consumption/state.js';
 import { createConsumptionWorker } from '../streams/consumption/worker.js';
 import { buildChain, type Chain } from '../streams/consumption/series.js';
 import { restorePartitions } from '../streams/runtime/restore.js';
-import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
 import { deleteTopics, testKernel, waitFor, type TestKernel } from '../test/support/stack.js';
-import { median, type BenchResult } from './lib/measure.js';
-import { bareConsumeRate } from './lib/bare-consume.js';
+import { median, secondsSince, type BenchResult } from './lib/measure.js';
+import { runStageBench, writeCeilingResult } from './lib/stage-run.js';
 
 const REGISTERS = 5000;
 const READINGS = 100_000;
@@ -47,10 +48,6 @@ const DAY = 24 * HOUR;
 const RULES: ConsumptionRules = { graceMs: 2 * DAY, lateWindowMs: 7 * DAY };
 const START = Date.parse('2026-01-04T22:00:00Z');
 const STEP_MS = 4 * HOUR;
-
-function seconds(since: bigint): number {
-  return Number(process.hrtime.bigint() - since) / 1e9;
-}
 
 function readingsOf(prefix: string): Reading[] {
   const out: Reading[] = [];
@@ -66,66 +63,39 @@ function readingsOf(prefix: string): Reading[] {
   return out;
 }
 
-async function benchStage(kernel: TestKernel): Promise<BenchResult> {
-  const config = loadConfig(process.env);
-  const db = new pg.Pool({ connectionString: config.postgres.url, max: 2 });
-  const topic = kernel.catalogue.readings;
-  const raw = new Kafka({ clientId: 'bench-consumption-raw', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
-  const admin = kernel.kafka.admin();
-  await admin.connect();
+async function benchStage(kernel: TestKernel): Promise<BenchResult[]> {
+  const db = new pg.Pool({ connectionString: kernel.config.postgres.url, max: 2 });
   try {
-    const producer = createRecordProducer({ kafka: kernel.kafka, codec: kernel.codec, topics: [topic] });
-    await producer.start();
-    const readings = readingsOf(kernel.prefix);
-    for (let i = 0; i < readings.length; i += 5000) await producer.produce(topic, readings.slice(i, i + 5000));
-    await producer.stop();
-
-    const baselineRun = (): Promise<number> =>
-      bareConsumeRate(raw, {
-        groupId: `${kernel.prefix}bare-${Math.random()}`,
-        topic: topic.name,
-        partitions: topic.partitions,
-        records: READINGS,
-        maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
-      });
-
-    async function consumptionRun(run: string): Promise<number> {
-      const prefix = `${kernel.prefix}${run}.`;
-      const worker = createConsumptionWorker({
-        kafka: kernel.kafka, codec: kernel.codec, catalogue: kernel.catalogue, logger: kernel.logger,
-        registry: createRegistry({ db, logger: kernel.logger }), rules: RULES, prefix,
-      });
-      const started = process.hrtime.bigint();
-      // Creating the run's changelog right after another run's can meet a broker still electing leaders.
-      await waitFor(`consumption run ${run} to start`, () => worker.start().then(() => true), { timeoutMs: 60_000, intervalMs: 500 });
-      await waitFor(`consumption run ${run} to commit ${READINGS} readings`, async () => {
-        const committed = (await admin.groupOffsets(`${prefix}consumption`, topic.name)).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-        return committed >= READINGS;
-      }, { timeoutMs: 900_000, intervalMs: 20 });
-      const rate = READINGS / seconds(started);
-      if (worker.stateSize() !== REGISTERS) throw new Error(`consumption run ${run}: ${worker.stateSize()} registers in state, expected ${REGISTERS}`);
-      await worker.stop();
-      return rate;
-    }
-
-    await baselineRun();
-    await consumptionRun('warm');
-    const subject: number[] = [];
-    const baseline: number[] = [];
-    for (let i = 0; i < REPEATS; i++) {
-      baseline.push(await baselineRun());
-      subject.push(await consumptionRun(`r${i}`));
-    }
-    return {
+    const figures = await runStageBench({
+      kernel,
+      input: kernel.catalogue.readings,
+      records: readingsOf(kernel.prefix),
+      fillChunk: 5000,
+      repeats: REPEATS,
+      async stageRun(run, untilCommitted) {
+        const prefix = `${kernel.prefix}${run}.`;
+        const worker = createConsumptionWorker({
+          kafka: kernel.kafka, codec: kernel.codec, catalogue: kernel.catalogue, logger: kernel.logger,
+          registry: createRegistry({ db, logger: kernel.logger }), rules: RULES, prefix,
+        });
+        const started = process.hrtime.bigint();
+        // Creating the run's changelog right after another run's can meet a broker still electing leaders.
+        await waitFor(`consumption run ${run} to start`, () => worker.start().then(() => true), { timeoutMs: 60_000, intervalMs: 500 });
+        const rate = await untilCommitted(`${prefix}consumption`, started);
+        if (worker.stateSize() !== REGISTERS) throw new Error(`consumption run ${run}: ${worker.stateSize()} registers in state, expected ${REGISTERS}`);
+        await worker.stop();
+        return rate;
+      },
+    });
+    return [{
       name: 'consume + daily/monthly consumption (5000 registers, a reading every 4 h)',
-      subject: median(subject),
-      baseline: median(baseline),
+      subject: median(figures.stage),
+      baseline: median(figures.bare),
       baselineName: 'bare kafkajs consume loop',
       aim: 0.7,
       unit: 'rec/s',
-    };
+    }, writeCeilingResult('consumption stage', figures)];
   } finally {
-    await admin.disconnect();
     await db.end();
   }
 }
@@ -201,7 +171,7 @@ async function benchRestore(kernel: TestKernel): Promise<BenchResult> {
   async function restoreRun(): Promise<number> {
     const started = process.hrtime.bigint();
     const states = await restorePartitions({ kafka: kernel.kafka, changelog, partitions: [0, 1, 2], codec: consumptionStateCodec, logger: kernel.logger });
-    const rate = registers / seconds(started);
+    const rate = registers / secondsSince(started);
     const size = [...states.values()].reduce((sum, s) => sum + s.size, 0);
     if (size !== registers) throw new Error(`restored ${size} registers, expected ${registers}`);
     return rate;
@@ -217,7 +187,7 @@ async function benchRestore(kernel: TestKernel): Promise<BenchResult> {
     await consumer.run({
       eachBatch: async ({ batch }) => {
         seen += batch.messages.length;
-        if (seen >= registers) done(seconds(started));
+        if (seen >= registers) done(secondsSince(started));
       },
     });
     const rate = registers / (await finished);
@@ -244,7 +214,7 @@ async function benchRestore(kernel: TestKernel): Promise<BenchResult> {
 export async function benchConsumption(): Promise<BenchResult[]> {
   const kernel = await testKernel('bench-consumption');
   try {
-    const results = [await benchStage(kernel), await benchRestore(kernel)];
+    const results = [...(await benchStage(kernel)), await benchRestore(kernel)];
     for (const [label, registers, count, step] of [
       ['hourly readings', 100_000, 8 * 24, HOUR],
       ['daily readings', 100_000, 8, DAY],

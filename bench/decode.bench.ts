@@ -1,6 +1,6 @@
 /**
- * The decode stage against a bare consume loop of the same topic, and the pure decoders against the
- * protocol parsers they build on.
+ * The decode stage against a bare consume loop of the same topic and against its write ceiling,
+ * and the pure decoders against the protocol parsers they build on.
  *
  * Stage: a prefixed `uplink.raw.v1` (3 partitions) is filled once with {@link UPLINKS} uplinks of a
  * simulated fleet (connectors/simulator): {@link METERS} meters installed at a site, each sending
@@ -12,7 +12,11 @@
  * its clock starts once the worker has joined its group and stops when the group's committed
  * offsets (committed in the same transactions as the readings) reach the end of the topic. The
  * baseline is a bare kafkajs consumer reading the same topic (read_committed, with the runner's
- * fetch sizes), from its join to its last record. Runs alternate after an untimed warm-up of each.
+ * fetch sizes), from its join to its last record. The write ceiling is what the warm-up run wrote
+ * (readings, device.v1, changelog), read back and written again by plain kafkajs transactional
+ * producers in as many transactions, from their connect to the last commit
+ * (bench/lib/write-ceiling.ts), divided by the records written per uplink. Runs alternate after an
+ * untimed warm-up of each.
  *
  * Decoders: µs per uplink of `decodeUplink` (M-Bus long frames; OMS mode 5 telegrams) against the
  * protocol code alone on the same bytes (`parseTelegram` + `decodeFrame`; `decodeTelegram` with
@@ -20,25 +24,22 @@
  * units, register keys and device facts.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { createFleet, advanceMeter, type SimMeter } from '../connectors/simulator/fleet.js';
 import { mbusFrame, meterDeviceId, wmbusTelegram } from '../connectors/simulator/messages.js';
 import { seededRandom } from '../connectors/simulator/random.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
 import { sealDeviceKey } from '../core/device-keys.js';
-import { createRecordProducer } from '../core/kafka/record-producer.js';
 import { Lifecycle } from '../core/lifecycle.js';
 import { decodeFrame, decodeRecords, parseTelegram } from '../protocols/mbus/index.js';
 import { decodeTelegram } from '../protocols/wmbus/index.js';
 import type { RawUplink } from '../schemas/avro/index.js';
 import { decodeUplink, type DecodeContext, type Ts013Runner } from '../streams/decode/decoders/index.js';
 import { createDecodeProcess } from '../streams/decode/main.js';
-import { DEFAULT_MAX_BYTES_PER_PARTITION } from '../streams/runtime/stateful-worker.js';
-import { deleteTopics, testKernel, waitFor, type TestKernel } from '../test/support/stack.js';
+import { deleteTopics, testKernel, type TestKernel } from '../test/support/stack.js';
 import { median, type BenchResult } from './lib/measure.js';
-import { bareConsumeRate } from './lib/bare-consume.js';
+import { runStageBench, WARM_UP_RUN, writeCeilingResult } from './lib/stage-run.js';
 
 const METERS = 5000;
 const UPLINKS = 200_000;
@@ -107,10 +108,6 @@ function uuidOf(key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-function seconds(since: bigint): number {
-  return Number(process.hrtime.bigint() - since) / 1e9;
-}
-
 /** Registry rows as an operator creates them: an organisation, a site, the devices, their OMS keys. */
 async function onboard(db: pg.Pool, kernel: TestKernel, meters: readonly SimMeter[], masterKey: Buffer): Promise<() => Promise<void>> {
   const organisation = `${kernel.prefix}org`;
@@ -138,97 +135,66 @@ async function onboard(db: pg.Pool, kernel: TestKernel, meters: readonly SimMete
   };
 }
 
-async function benchStage(kernel: TestKernel, meters: readonly SimMeter[]): Promise<BenchResult> {
+/**
+ * Starts the decode process under a fresh prefix for `run`. A start that fails with a retriable
+ * error (the broker still settling a topic it just created) is tried again with a fresh process:
+ * the figure is about decoding, not about that race.
+ */
+async function startDecode(kernel: TestKernel, config: Config, run: string): Promise<{ prefix: string; metrics: Registry; lifecycle: Lifecycle }> {
+  for (let attempt = 1; ; attempt++) {
+    const prefix = `${kernel.prefix}${run}${attempt === 1 ? '' : `-${attempt}`}.`;
+    const metrics = new Registry();
+    const decode = createDecodeProcess({ config, logger: kernel.logger, catalogue: kernel.catalogue, metrics, prefix });
+    const lifecycle = new Lifecycle(decode.components, { logger: kernel.logger });
+    try {
+      await lifecycle.start();
+      return { prefix, metrics, lifecycle };
+    } catch (err) {
+      if (attempt === 3 || (err as { retriable?: unknown }).retriable !== true) throw err;
+    }
+  }
+}
+
+async function benchStage(kernel: TestKernel, meters: readonly SimMeter[]): Promise<BenchResult[]> {
   const masterKey = randomBytes(32);
   const config = loadConfig({ ...process.env, DEVICE_KEY_ENCRYPTION_KEY: masterKey.toString('hex') });
   const db = new pg.Pool({ connectionString: config.postgres.url, max: 2 });
   const cleanUp = await onboard(db, kernel, meters, masterKey);
-  const topic = kernel.catalogue.rawUplinks;
-  const raw = new Kafka({ clientId: 'bench-decode-raw', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
-  const admin = kernel.kafka.admin();
-  await admin.connect();
+  const cpuPerUplinkUs: number[] = [];
   try {
-    const producer = createRecordProducer({ kafka: kernel.kafka, codec: kernel.codec, topics: [topic] });
-    await producer.start();
-    const uplinks = uplinksOf(meters, UPLINKS);
-    for (let i = 0; i < uplinks.length; i += 2000) await producer.produce(topic, uplinks.slice(i, i + 2000));
-    await producer.stop();
-
-    const baselineRun = (): Promise<number> =>
-      bareConsumeRate(raw, {
-        groupId: `${kernel.prefix}bare-${Math.random()}`,
-        topic: topic.name,
-        partitions: topic.partitions,
-        records: UPLINKS,
-        maxBytesPerPartition: DEFAULT_MAX_BYTES_PER_PARTITION,
-      });
-
-    /**
-     * The decode process under a fresh prefix, until its group has committed the whole topic. A
-     * start that fails with a retriable error (the broker still settling a topic it just created)
-     * is tried again with a fresh process: the figure is about decoding, not about that race.
-     */
-    async function decodeRun(run: string): Promise<number> {
-      let metrics!: Registry;
-      let lifecycle!: Lifecycle;
-      let prefix = '';
-      for (let attempt = 1; ; attempt++) {
-        prefix = `${kernel.prefix}${run}${attempt === 1 ? '' : `-${attempt}`}.`;
-        metrics = new Registry();
-        const decode = createDecodeProcess({ config, logger: kernel.logger, catalogue: kernel.catalogue, metrics, prefix });
-        lifecycle = new Lifecycle(decode.components, { logger: kernel.logger });
-        try {
-          await lifecycle.start();
-          break;
-        } catch (err) {
-          if (attempt === 3 || (err as { retriable?: unknown }).retriable !== true) throw err;
+    const figures = await runStageBench({
+      kernel,
+      input: kernel.catalogue.rawUplinks,
+      records: uplinksOf(meters, UPLINKS),
+      fillChunk: 2000,
+      repeats: REPEATS,
+      /** The decode process under a fresh prefix, until its group has committed the whole topic. */
+      async stageRun(run, untilCommitted) {
+        const { prefix, metrics, lifecycle } = await startDecode(kernel, config, run);
+        const cpuBefore = process.cpuUsage();
+        const rate = await untilCommitted(`${prefix}decode`, process.hrtime.bigint());
+        const cpu = process.cpuUsage(cpuBefore);
+        if (run !== WARM_UP_RUN) cpuPerUplinkUs.push((cpu.user + cpu.system) / UPLINKS);
+        await lifecycle.stop();
+        // The figure counts only if every uplink decoded into its one reading.
+        const outcomes = (await metrics.getSingleMetric('meterflux_decode_uplinks_total')?.get())?.values ?? [];
+        const decoded = outcomes.find((v) => v.labels['outcome'] === 'decoded')?.value ?? 0;
+        const readings = (await metrics.getSingleMetric('meterflux_decode_readings_total')?.get())?.values[0]?.value ?? 0;
+        if (decoded < UPLINKS || readings < UPLINKS || outcomes.some((v) => v.labels['outcome'] !== 'decoded' && v.value > 0)) {
+          throw new Error(`decode run ${run}: ${readings} readings from ${UPLINKS} uplinks, outcomes ${JSON.stringify(outcomes)}`);
         }
-      }
-      const started = process.hrtime.bigint();
-      const cpuBefore = process.cpuUsage();
-      await waitFor(`decode run ${run} to commit ${UPLINKS} uplinks`, async () => {
-        const committed = (await admin.groupOffsets(`${prefix}decode`, topic.name)).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-        return committed >= UPLINKS;
-      }, { timeoutMs: 600_000, intervalMs: 20 });
-      const rate = UPLINKS / seconds(started);
-      const cpu = process.cpuUsage(cpuBefore);
-      cpuPerUplinkUs.push((cpu.user + cpu.system) / UPLINKS);
-      await lifecycle.stop();
-      // The figure counts only if every uplink decoded into its one reading.
-      const outcomes = (await metrics.getSingleMetric('meterflux_decode_uplinks_total')?.get())?.values ?? [];
-      const decoded = outcomes.find((v) => v.labels['outcome'] === 'decoded')?.value ?? 0;
-      const readings = (await metrics.getSingleMetric('meterflux_decode_readings_total')?.get())?.values[0]?.value ?? 0;
-      if (decoded < UPLINKS || readings < UPLINKS || outcomes.some((v) => v.labels['outcome'] !== 'decoded' && v.value > 0)) {
-        throw new Error(`decode run ${run}: ${readings} readings from ${UPLINKS} uplinks, outcomes ${JSON.stringify(outcomes)}`);
-      }
-      return rate;
-    }
-
-    const cpuPerUplinkUs: number[] = [];
-    await baselineRun();
-    await decodeRun('warmup');
-    cpuPerUplinkUs.length = 0;
-    const ours: number[] = [];
-    const base: number[] = [];
-    for (let run = 0; run < REPEATS; run++) {
-      if (run % 2 === 0) {
-        base.push(await baselineRun());
-        ours.push(await decodeRun(`run${run}`));
-      } else {
-        ours.push(await decodeRun(`run${run}`));
-        base.push(await baselineRun());
-      }
-    }
-    return {
+        return rate;
+      },
+    });
+    return [{
       name: `decode stage: ${UPLINKS.toLocaleString('en')} uplinks of ${METERS.toLocaleString('en')} meters (90 % M-Bus frames, 10 % OMS mode 5) → 1 reading each, committed; ${median(cpuPerUplinkUs).toFixed(0)} µs of process CPU per uplink`,
-      subject: median(ours),
-      baseline: median(base),
+      subject: median(figures.stage),
+      baseline: median(figures.bare),
       baselineName: 'bare kafkajs consume loop, same topic',
       aim: 0.7,
       unit: 'rec/s',
-    };
+    }, writeCeilingResult('decode stage', figures)];
   } finally {
-    await admin.disconnect();
     await cleanUp();
     await db.end();
   }
@@ -304,7 +270,7 @@ export async function benchDecode(): Promise<BenchResult[]> {
   const pure = await benchDecoders(meters);
   const kernel = await testKernel('bench-decode');
   try {
-    return [await benchStage(kernel, meters), ...pure];
+    return [...(await benchStage(kernel, meters)), ...pure];
   } finally {
     await deleteTopics(kernel);
   }

@@ -12,21 +12,18 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { createRecordProducer } from '../core/kafka/record-producer.js';
 import type { RawUplink } from '../schemas/avro/index.js';
 import { deviceIdOf, mbusUplink, type TestMeter } from '../streams/decode/testing/uplinks.js';
 import { createElasticsearchClient } from '../streams/index/elasticsearch.js';
 import { compareRun, createRun, discardRun, planReplay, runReplay, type ReplayContext } from '../streams/replay/replay.js';
 import { deleteTopics, testKernel, type TestKernel } from '../test/support/stack.js';
-import { median, type BenchResult } from './lib/measure.js';
+import { bareConsumeRate } from './lib/bare-consume.js';
+import { median, secondsSince, type BenchResult } from './lib/measure.js';
+import { fillTopic } from './lib/stage-run.js';
 
 const METERS = 1000;
 const UPLINKS = 60_000;
 const REPEATS = 3;
-
-function seconds(since: bigint): number {
-  return Number(process.hrtime.bigint() - since) / 1e9;
-}
 
 function uplinksOf(base: number): { uplinks: RawUplink[]; deviceIds: string[] } {
   const meters: TestMeter[] = Array.from({ length: METERS }, (_, i) => ({ id: base + i, manufacturer: 'KAM', version: 0x1b, medium: 0x07 }));
@@ -48,42 +45,13 @@ export async function benchReplay(): Promise<BenchResult[]> {
   const raw = new Kafka({ clientId: 'bench-replay-raw', brokers: [...kernel.config.kafka.brokers], logLevel: logLevel.NOTHING });
   const { uplinks, deviceIds } = uplinksOf(80_000_000 + Math.floor(Math.random() * 9_000_000));
   const topic = kernel.catalogue.rawUplinks;
-  const ctx: ReplayContext = {
-    config: kernel.config,
-    logger: kernel.logger,
-    kafka: kernel.kafka,
-    codec: kernel.codec,
-    elasticsearch: es,
-    db,
-    catalogue: kernel.catalogue,
-    indexPrefix: kernel.prefix,
-  };
+  const { config, logger, kafka, codec, catalogue, prefix } = kernel;
+  const ctx: ReplayContext = { config, logger, kafka, codec, catalogue, elasticsearch: es, db, indexPrefix: prefix };
   const runIds: string[] = [];
   try {
-    const producer = createRecordProducer({ kafka: kernel.kafka, codec: kernel.codec, topics: [topic] });
-    await producer.start();
-    for (let i = 0; i < uplinks.length; i += 2000) await producer.produce(topic, uplinks.slice(i, i + 2000));
-    await producer.stop();
-
-    async function baselineRun(): Promise<number> {
-      const consumer = raw.consumer({ groupId: `${kernel.prefix}bare-${Math.random()}` });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-      let seen = 0;
-      let done!: (s: number) => void;
-      const finished = new Promise<number>((resolve) => (done = resolve));
-      let started = 0n;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (seen >= UPLINKS) done(seconds(started));
-        },
-      });
-      started = process.hrtime.bigint();
-      const rate = UPLINKS / (await finished);
-      await consumer.disconnect();
-      return rate;
-    }
+    await fillTopic(kernel, topic, uplinks, 2000);
+    const baselineRun = (): Promise<number> =>
+      bareConsumeRate(raw, { groupId: `${kernel.prefix}bare-${Math.random()}`, topic: topic.name, partitions: topic.partitions, records: UPLINKS });
 
     async function replayRun(run: number): Promise<number> {
       const runId = `${kernel.prefix.slice(0, -1).replaceAll('.', '-')}-${run}`;
@@ -91,7 +59,7 @@ export async function benchReplay(): Promise<BenchResult[]> {
       await createRun(ctx, await planReplay(ctx, { runId }));
       const started = process.hrtime.bigint();
       const report = await runReplay(ctx, runId);
-      const rate = (report.documents.readings ?? 0) / seconds(started);
+      const rate = (report.documents.readings ?? 0) / secondsSince(started);
       // The figure counts only if every uplink became its one indexed reading.
       if (!report.finished || report.documents.readings !== UPLINKS) throw new Error(`replay ${runId} indexed ${report.documents.readings} readings of ${UPLINKS}`);
       if (run === 0) {

@@ -1,9 +1,10 @@
 /**
  * The baseline of the stage benchmarks: a bare kafkajs consumer that joins a fresh group, reads
  * every record of a topic and does nothing with it, with the same fetch sizes as the stateful
- * runner, so a stage's ratio measures what the stage adds to reading its input.
+ * runner (or kafkajs's own), so a stage's ratio measures what the stage adds to reading its input.
  */
 import type { Kafka } from 'kafkajs';
+import { secondsSince } from './measure.js';
 
 /** What {@link bareConsumeRate} reads. */
 export interface BareConsumeOptions {
@@ -13,16 +14,16 @@ export interface BareConsumeOptions {
   readonly partitions: number;
   /** Records the topic holds; the run ends when this many were fetched. */
   readonly records: number;
-  /** Fetch size per partition, the runner's `maxBytesPerPartition`. */
-  readonly maxBytesPerPartition: number;
+  /** Fetch size per partition, the runner's `maxBytesPerPartition`; kafkajs's defaults when absent. */
+  readonly maxBytesPerPartition?: number;
 }
 
 /** Records per second from the moment the consumer starts running until the last record is fetched. */
 export async function bareConsumeRate(raw: Kafka, options: BareConsumeOptions): Promise<number> {
+  const perPartition = options.maxBytesPerPartition;
   const consumer = raw.consumer({
     groupId: options.groupId,
-    maxBytesPerPartition: options.maxBytesPerPartition,
-    maxBytes: options.maxBytesPerPartition * options.partitions,
+    ...(perPartition === undefined ? {} : { maxBytesPerPartition: perPartition, maxBytes: perPartition * options.partitions }),
   });
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
@@ -33,7 +34,7 @@ export async function bareConsumeRate(raw: Kafka, options: BareConsumeOptions): 
   await consumer.run({
     eachBatch: async ({ batch }) => {
       seen += batch.messages.length;
-      if (seen >= options.records) done(Number(process.hrtime.bigint() - started) / 1e9);
+      if (seen >= options.records) done(secondsSince(started));
     },
   });
   started = process.hrtime.bigint();

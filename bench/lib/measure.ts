@@ -10,6 +10,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Seconds since `since`, a `process.hrtime.bigint()`. */
+export function secondsSince(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
+
 /** Percentile (0..100) by nearest rank. */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
