@@ -34,7 +34,7 @@ function readingChunks(): Reading[][] {
     const device: Reading[] = [];
     for (let h = 0; h < 12 * 24; h++) {
       const observedAt = start + h * HOUR + d * 60_000;
-      // `volume` has 5 digits (registry): it wraps at 100000; `energy` has no registry row: defaults.
+      // `volume` has 7 digits of 0.01 m3 (registry): it wraps at 100000; `energy` has no registry row: defaults.
       // device 1's meter is replaced at hour 130 (2025-03-30T10:00Z): the new one starts at 3.5
       const volume = d === 1 && h >= 130 ? 3.5 + (h - 130) * 1.35 : (99_800 + h * (1.25 + d / 10)) % 100_000;
       for (const [registerKey, value] of [['volume', volume], ['energy', 1000 + h * 3.5 + d]] as const) {
@@ -124,8 +124,8 @@ beforeAll(async () => {
   await db.query(`INSERT INTO sites (id, organisation_id, name, time_zone) VALUES ($1, $2, 'Boiler house', 'Europe/Berlin')`, [ids.site, ids.organisation]);
   for (const [i, deviceId] of ids.devices.entries()) {
     await db.query(`INSERT INTO devices (id, organisation_id, site_id, status) VALUES ($1, $2, $3, 'active')`, [deviceId, ids.organisation, i % 2 === 0 ? ids.site : null]);
-    await db.query(`INSERT INTO registers (id, device_id, register_key, quantity, unit, digits, cumulative, billing_day_start_hour, max_gap_s)
-                    VALUES ($1, $2, 'volume', 'volume', 'm3', 5, true, $3, 7200)`, [`${deviceId}/volume`, deviceId, i % 3 === 0 ? 6 : 0]);
+    await db.query(`INSERT INTO registers (id, device_id, register_key, quantity, unit, digits, resolution, cumulative, billing_day_start_hour, max_gap_s)
+                    VALUES ($1, $2, 'volume', 'volume', 'm3', 7, 0.01, true, $3, 7200)`, [`${deviceId}/volume`, deviceId, i % 3 === 0 ? 6 : 0]);
   }
   // device 1's volume meter is replaced on 30 March at 10:00 UTC
   await db.query(`INSERT INTO meter_replacements (id, register_id, replaced_at, old_final_value, new_initial_value, new_serial_number)

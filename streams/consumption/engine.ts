@@ -62,6 +62,12 @@ export interface RegisterState {
   readonly base?: SeriesBase;
   /** Latest event time of a reading seen. */
   readonly watermark: number;
+  /**
+   * Resolution estimate (range.ts): the register's count moves in steps of 10^step, the smallest
+   * step among its values so far; absent while none was nonzero, and in states written before it
+   * was kept (then their readings and anchor give it).
+   */
+  readonly step?: number;
   /** By `{D|M}{periodStartAt}`. */
   readonly emitted: Readonly<Record<string, EmittedPeriod>>;
 }

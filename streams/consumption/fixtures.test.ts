@@ -1,6 +1,6 @@
 /**
  * Runs the hand-computed scenarios of test/fixtures/consumption/*.json: each holds the register
- * profile, the readings in arrival order (in steps with their wall clock, or timer runs), the
+ * profile (a fixed range, or the registry's counter to judge each reading as the worker does), the readings in arrival order (in steps with their wall clock, or timer runs), the
  * expected latest record per period (only the fields listed are compared), periods that must have
  * no record, and the readings expected too late or quarantined, beside a comment with the
  * hand computation.
@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Consumption } from '../../schemas/avro/index.js';
 import { emptyState, type RegisterState } from './engine.js';
 import { parseNano } from './nano.js';
+import { counterOf } from './range.js';
 import { rangeOf } from './registry.js';
 import { DEFAULT_TEST_RULES, latestOf, runReadings, runTimer, testProfile } from './testing/series.js';
 
@@ -18,7 +19,17 @@ const DIR = fileURLToPath(new URL('../../test/fixtures/consumption/', import.met
 
 interface Fixture {
   readonly comment: string;
-  readonly profile: { timeZone?: string; billingDayStartHour?: number; range?: string | null; maxGapS?: number };
+  /**
+   * `range` fixes the range; `counter` gives the registry's columns instead (NULL ones left out), and
+   * each reading is judged as the worker judges it, the resolution estimated when it is not given.
+   */
+  readonly profile: {
+    timeZone?: string;
+    billingDayStartHour?: number;
+    range?: string | null;
+    counter?: { digits?: number; resolution?: string; multiplier?: string };
+    maxGapS?: number;
+  };
   readonly rules?: { graceMs: number; lateWindowMs: number };
   readonly replacements?: Array<{ id: string; at: string; oldFinalValue: string; newInitialValue: string }>;
   readonly steps: Array<{ now?: string; readings?: Array<[string, string]>; timer?: string }>;
@@ -46,18 +57,21 @@ describe('hand-computed consumption scenarios', () => {
       id: r.id, at: Date.parse(r.at), oldFinalValue: parseNano(r.oldFinalValue), newInitialValue: parseNano(r.newInitialValue),
     }));
     const rules = fixture.rules ?? DEFAULT_TEST_RULES;
+    const { counter: columns } = fixture.profile;
+    const counter = columns === undefined ? undefined : counterOf(columns.digits ?? null, columns.multiplier ?? null, columns.resolution ?? null);
+    const judging = counter === undefined ? {} : { counter };
     let state: RegisterState = emptyState(profile);
     const records: Consumption[] = [];
     const tooLate: string[] = [];
     const quarantined: string[] = [];
     for (const step of fixture.steps) {
       if (step.timer !== undefined) {
-        const result = runTimer(state, step.timer, { profile, replacements, rules });
+        const result = runTimer(state, step.timer, { profile, replacements, rules, ...judging });
         state = result.state;
         records.push(...result.records);
         continue;
       }
-      const run = runReadings(step.readings ?? [], { profile, replacements, rules, state, ...(step.now === undefined ? {} : { now: step.now }) });
+      const run = runReadings(step.readings ?? [], { profile, replacements, rules, state, ...judging, ...(step.now === undefined ? {} : { now: step.now }) });
       state = run.state;
       records.push(...run.records);
       tooLate.push(...run.tooLate);

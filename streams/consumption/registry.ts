@@ -4,17 +4,16 @@
  * moved site or a replacement registered after the readings shows within {@link RegistryCacheOptions.ttlMs}.
  *
  * Defaults for what the registry does not know (a register or device without a row, a NULL column):
- * calendar days (start hour 0) in UTC, multiplier 1, 8 digits, max gap 48 h, the reading's unit,
- * organisation and site.
+ * calendar days (start hour 0) in UTC, multiplier 1, 8 digits, the resolution estimated from the
+ * register's values (range.ts), max gap 48 h, the reading's unit, organisation and site.
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { isTimeZone } from '../../core/time-zone.js';
 import { parseNano } from './nano.js';
+import { counterOf, wrapRange, type RegisterCounter } from './range.js';
 import type { Replacement } from './series.js';
 
-/** Digits assumed when `registers.digits` is NULL (as decode assumes). */
-export const DEFAULT_DIGITS = 8;
 /** Max gap assumed when `registers.max_gap_s` is NULL. */
 export const DEFAULT_MAX_GAP_MS = 48 * 3_600_000;
 
@@ -22,8 +21,8 @@ export const DEFAULT_MAX_GAP_MS = 48 * 3_600_000;
 export interface RegisterFacts {
   readonly timeZone: string;
   readonly billingDayStartHour: number;
-  /** `10^digits × multiplier` in nano-units of the reading's unit. */
-  readonly range: bigint;
+  /** Digits, resolution and multiplier, which give the wrap range (range.ts). */
+  readonly counter: RegisterCounter;
   readonly maxGapMs: number;
   readonly unit: string | null;
   /** Undefined when the device has no row (the reading's own values are used). */
@@ -32,9 +31,12 @@ export interface RegisterFacts {
   readonly replacements: readonly Replacement[];
 }
 
-/** The wrap range: `10^digits × multiplier`, in nano-units. */
-export function rangeOf(digits: number | null, multiplier: string | null): bigint {
-  return 10n ** BigInt(digits ?? DEFAULT_DIGITS) * parseNano(multiplier ?? '1');
+/**
+ * The wrap range the registry's columns give, in nano-units (range.ts): `10^digits × resolution ×
+ * multiplier`, an unknown resolution counting as 1 (the worker estimates it from the register's values).
+ */
+export function rangeOf(digits: number | null, multiplier: string | null, resolution: string | null = null): bigint {
+  return wrapRange(counterOf(digits, multiplier, resolution), undefined);
 }
 
 /** Options of {@link createRegistry}. */
@@ -65,6 +67,7 @@ interface Row {
   unit: string | null;
   multiplier: string | null;
   digits: number | null;
+  resolution: string | null;
   max_gap_s: number | null;
   billing_day_start_hour: number | null;
   time_zone: string | null;
@@ -109,7 +112,7 @@ export function createRegistry(options: RegistryCacheOptions): RegisterRegistry 
       const [facts, replacements] = await Promise.all([
         options.db.query<Row>(
           `SELECT q.register_id, r.id IS NOT NULL AS register_known, d.id IS NOT NULL AS device_known,
-                  r.unit, r.multiplier::text AS multiplier, r.digits, r.max_gap_s, r.billing_day_start_hour,
+                  r.unit, r.multiplier::text AS multiplier, r.digits, r.resolution::text AS resolution, r.max_gap_s, r.billing_day_start_hour,
                   s.time_zone, d.organisation_id, d.site_id
              FROM unnest($1::text[], $2::text[]) AS q(register_id, device_id)
              LEFT JOIN registers r ON r.id = q.register_id
@@ -135,7 +138,7 @@ export function createRegistry(options: RegistryCacheOptions): RegisterRegistry 
           facts: {
             timeZone: zone(row.time_zone, row.register_id),
             billingDayStartHour: row.billing_day_start_hour ?? 0,
-            range: rangeOf(row.digits, row.multiplier),
+            counter: counterOf(row.digits, row.multiplier, row.resolution),
             maxGapMs: row.max_gap_s === null ? DEFAULT_MAX_GAP_MS : row.max_gap_s * 1000,
             unit: row.unit,
             organisationId: row.device_known ? row.organisation_id : undefined,

@@ -10,7 +10,9 @@
  * - **Rollover.** Readings are judged in event-time order against the last accepted value of the
  *   same chain. A value lower by more than half the register's range wrapped (the range is added);
  *   lower by less is a **suspected reset**: quarantined — kept in state, counted, never used. With
- *   no known range every drop is a suspected reset.
+ *   no known range every drop is a suspected reset. A drop from a value at or above the range is
+ *   judged with the range given a digit more (× 10) until it exceeds that value, as decode does
+ *   (core/register-range.ts): the register has more digits than assumed.
  * - **Meter replacement** at `at`: the old chain ends at `at` with `oldFinalValue`, the new one starts
  *   at `at` with `newInitialValue`; readings at or after `at` belong to the new meter. The old
  *   chain's last advance (from its last reading to its final value) and the new one's first (from its
@@ -138,12 +140,13 @@ export function buildChain(spec: SeriesSpec, readings: readonly RawPoint[], repl
     points.push(last);
     applied.push(r.at);
   };
-  const isWrap = (from: bigint, to: bigint): boolean => spec.range !== null && to < from && (from - to) * 2n > spec.range;
+  const isWrap = (from: bigint, to: bigint): boolean => spec.range !== null && to < from && (from - to) * 2n > rangeFrom(spec.range, from);
   /** The advance of going from `from` to `value` at `at`, counting a wrap; the caller ensured it is not a reset. */
   const step = (from: ChainPoint, value: bigint, at: number): bigint => {
     if (!isWrap(from.value, value) || spec.range === null) return from.advance + (value - from.value);
-    const gained = value + spec.range - from.value;
-    const toRange = spec.range - from.value;
+    const range = rangeFrom(spec.range, from.value);
+    const gained = value + range - from.value;
+    const toRange = range - from.value;
     rollovers.push(from.at + Number(divRound(toRange * BigInt(at - from.at), gained > 0n ? gained : 1n)));
     return from.advance + gained;
   };
@@ -172,14 +175,22 @@ export function extendChain(spec: SeriesSpec, chain: Chain, reading: RawPoint): 
   if (last === undefined || reading.at <= last.at) return undefined;
   if (reading.value < last.value) {
     const drop = last.value - reading.value;
-    if (spec.range === null || drop * 2n <= spec.range) return { ...chain, quarantined: [...chain.quarantined, reading.at] };
-    const gained = reading.value + spec.range - last.value;
-    const crossing = last.at + Number(divRound((spec.range - last.value) * BigInt(reading.at - last.at), gained > 0n ? gained : 1n));
+    const range = spec.range === null ? null : rangeFrom(spec.range, last.value);
+    if (range === null || drop * 2n <= range) return { ...chain, quarantined: [...chain.quarantined, reading.at] };
+    const gained = reading.value + range - last.value;
+    const crossing = last.at + Number(divRound((range - last.value) * BigInt(reading.at - last.at), gained > 0n ? gained : 1n));
     const point: ChainPoint = { at: reading.at, value: reading.value, advance: last.advance + gained, readingAt: reading.at, quality: 'MEASURED' };
     return { ...chain, points: [...chain.points, point], rollovers: [...chain.rollovers, crossing] };
   }
   const point: ChainPoint = { at: reading.at, value: reading.value, advance: last.advance + (reading.value - last.value), readingAt: reading.at, quality: 'MEASURED' };
   return { ...chain, points: [...chain.points, point] };
+}
+
+/** The range a drop from `from` is judged with: `range`, with a digit more for each one `from` needs beyond it. */
+function rangeFrom(range: bigint, from: bigint): bigint {
+  let wider = range;
+  while (wider <= from && wider > 0n) wider *= 10n;
+  return wider;
 }
 
 /** Index of the first point at or after `at` (points.length when none). */
@@ -214,7 +225,10 @@ export function valueAt(spec: SeriesSpec, chain: Chain, at: number): BoundaryVal
   const advance = before.advance + divRound(gained * BigInt(at - before.at), BigInt(after.at - before.at));
   let value = before.value + (advance - before.advance);
   // The line crossed a wrap: past the range the register shows the value from zero again.
-  if (spec.range !== null && gained !== after.value - before.value && value >= spec.range) value -= spec.range;
+  if (spec.range !== null && gained !== after.value - before.value) {
+    const range = rangeFrom(spec.range, before.value);
+    if (value >= range) value -= range;
+  }
   const quality: Quality = after.readingAt - before.readingAt > spec.maxGapMs ? 'ESTIMATED' : 'INTERPOLATED';
   return { advance, value, quality };
 }

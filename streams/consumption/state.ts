@@ -2,7 +2,7 @@
  * The changelog form of {@link RegisterState}: JSON with every nano-unit value as a decimal integer
  * string and readings as two parallel arrays (times, values), which keeps a register's value
  * compact: about 25 bytes per kept reading plus a few hundred for the profile, base and emitted
- * periods.
+ * periods. Fields added later are optional, so values already in the changelog restore as they are.
  */
 import type { StateCodec } from '../runtime/state-codec.js';
 import type { EmittedPeriod, RegisterProfile, RegisterState } from './engine.js';
@@ -30,6 +30,8 @@ interface StateJson {
   };
   readonly watermark: number | null;
   readonly emitted: Record<string, EmittedPeriod>;
+  /** `RegisterState.step`; absent when unknown, and in states written before it was kept (still version 1: nothing else changed). */
+  readonly s?: number;
 }
 
 const frozenToJson = (f: FrozenBoundary): FrozenJson => ({ at: f.at, advance: f.advance.toString(), value: f.value.toString(), quality: f.quality });
@@ -68,6 +70,7 @@ export const consumptionStateCodec: StateCodec<RegisterState> = {
           }),
       watermark: Number.isFinite(state.watermark) ? state.watermark : null,
       emitted: state.emitted,
+      ...(state.step === undefined ? {} : { s: state.step }),
     };
     return Buffer.from(JSON.stringify(json));
   },
@@ -81,6 +84,7 @@ export const consumptionStateCodec: StateCodec<RegisterState> = {
       ...(json.base === undefined ? {} : { base: baseFromJson(json.base) }),
       watermark: json.watermark ?? Number.NEGATIVE_INFINITY,
       emitted: json.emitted,
+      ...(json.s === undefined ? {} : { step: json.s }),
     };
   },
 };

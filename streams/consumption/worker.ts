@@ -17,8 +17,9 @@ import { createStatefulWorker, type StatefulWorker, type WorkerContext } from '.
 import { applyReading, emptyState, nextTimer, refresh, type ConsumptionRules, type RegisterProfile, type RegisterState, type StepResult } from './engine.js';
 import { noConsumptionMetrics, type ConsumptionMetrics } from './metrics.js';
 import { nanoFromNumber } from './nano.js';
+import { DEFAULT_COUNTER, readingRange, stepOfState, withStep, wrapRange } from './range.js';
 import { consumptionStateCodec } from './state.js';
-import { DEFAULT_MAX_GAP_MS, rangeOf, type RegisterFacts, type RegisterRegistry } from './registry.js';
+import { DEFAULT_MAX_GAP_MS, type RegisterFacts, type RegisterRegistry } from './registry.js';
 
 /** The worker's name: its consumer group, changelog topic and transactional ids derive from it. */
 export const CONSUMPTION_WORKER = 'consumption';
@@ -38,8 +39,11 @@ export function feedsConsumption(r: Reading): boolean {
 /** The register id of a reading, as `registers.id`. */
 export const registerIdOf = (r: Pick<Reading, 'deviceId' | 'registerKey'>): string => `${r.deviceId}/${r.registerKey}`;
 
-/** The profile of a register: the registry's facts, else the defaults and the reading's own values. */
-export function profileOf(reading: Reading, facts: RegisterFacts | undefined): RegisterProfile {
+/**
+ * The profile of a register: the registry's facts, else the defaults and the reading's own values.
+ * @param range the wrap range the reading is judged with (range.ts `readingRange`).
+ */
+export function profileOf(reading: Reading, facts: RegisterFacts | undefined, range: bigint): RegisterProfile {
   return {
     registerId: registerIdOf(reading),
     deviceId: reading.deviceId,
@@ -49,7 +53,7 @@ export function profileOf(reading: Reading, facts: RegisterFacts | undefined): R
     siteId: facts?.siteId === undefined ? reading.siteId : facts.siteId,
     timeZone: facts?.timeZone ?? 'UTC',
     billingDayStartHour: facts?.billingDayStartHour ?? 0,
-    range: facts?.range ?? rangeOf(null, null),
+    range,
     maxGapMs: facts?.maxGapMs ?? DEFAULT_MAX_GAP_MS,
   };
 }
@@ -105,9 +109,12 @@ export function createConsumptionWorker(deps: ConsumptionWorkerDeps): StatefulWo
         }
         const registerId = registerIdOf(reading);
         const facts = registry.get(registerId);
-        const profile = profileOf(reading, facts);
-        const state = ctx.get(registerId) ?? emptyState(profile);
-        const result = applyReading(state, profile, facts?.replacements ?? state.replacements, { at: reading.observedAt, value: nanoFromNumber(reading.value) }, ctx.now(), rules);
+        const value = nanoFromNumber(reading.value);
+        const known = ctx.get(registerId);
+        const { step, range } = readingRange(known, facts?.counter ?? DEFAULT_COUNTER, value);
+        const profile = profileOf(reading, facts, range);
+        const state = withStep(known ?? emptyState(profile), step);
+        const result = applyReading(state, profile, facts?.replacements ?? state.replacements, { at: reading.observedAt, value }, ctx.now(), rules);
         if (result.tooLate) {
           metrics.reading('too_late');
           throw new BadInputError(
@@ -138,7 +145,7 @@ export function createConsumptionWorker(deps: ConsumptionWorkerDeps): StatefulWo
           ...(facts.organisationId === undefined ? {} : { organisationId: facts.organisationId, siteId: facts.siteId ?? null }),
           timeZone: facts.timeZone,
           billingDayStartHour: facts.billingDayStartHour,
-          range: facts.range,
+          range: wrapRange(facts.counter, stepOfState(state, facts.counter.multiplier)),
           maxGapMs: facts.maxGapMs,
         };
         const result = refresh(state, profile, facts?.replacements ?? state.replacements, ctx.now(), rules);

@@ -171,8 +171,9 @@ describe('the decode worker on the local stack', () => {
         first_uplink_id: uplink.uplinkId,
       }),
     ]);
-    const registers = await db.query('SELECT id, register_key, quantity, unit, cumulative FROM registers WHERE device_id = $1', [deviceId]);
-    expect(registers.rows).toEqual([{ id: `${deviceId}/volume`, register_key: 'volume', quantity: 'volume', unit: 'm3', cumulative: true }]);
+    const registers = await db.query('SELECT id, register_key, quantity, unit, cumulative, resolution::text AS resolution FROM registers WHERE device_id = $1', [deviceId]);
+    // The test meter counts litres (VIF 0x13): one step is 0.001 m3.
+    expect(registers.rows).toEqual([{ id: `${deviceId}/volume`, register_key: 'volume', quantity: 'volume', unit: 'm3', cumulative: true, resolution: '0.001000000000' }]);
   });
 
   it('dead-letters a wM-Bus telegram without a key as KEY_MISSING with its original bytes, and re-drives it once the key is stored', async () => {

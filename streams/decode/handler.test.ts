@@ -179,7 +179,7 @@ function knownEntry(fields: Partial<RegistryEntry> = {}): RegistryEntry {
     firstSeenAt: null,
     firstUplinkId: null,
     revision: 4,
-    registers: { volume: { multiplier: '1', digits: null } },
+    registers: { volume: { multiplier: '1', digits: null, resolution: null } },
     ...fields,
   };
 }
@@ -237,8 +237,9 @@ describe('the decode handler with a known device', () => {
   it('creates a register the device reports for the first time', async () => {
     harness.registry.rows.set(DEVICE, knownEntry({ registers: {} }));
     await harness.batch([mbusUplink(METER, { litres: 1 }, { receivedAt: T0 })]);
-    expect(harness.registry.written[0]?.registers).toEqual([{ deviceId: DEVICE, registerKey: 'volume', quantity: 'volume', unit: 'm3', cumulative: true }]);
-    expect(harness.registry.rows.get(DEVICE)?.registers['volume']).toEqual({ multiplier: '1', digits: null });
+    // The frame's volume record is VIF 0x13, litres: one step is 0.001 m3.
+    expect(harness.registry.written[0]?.registers).toEqual([{ deviceId: DEVICE, registerKey: 'volume', quantity: 'volume', unit: 'm3', cumulative: true, resolution: '0.001' }]);
+    expect(harness.registry.rows.get(DEVICE)?.registers['volume']).toEqual({ multiplier: '1', digits: null, resolution: '0.001' });
   });
 });
 
@@ -365,5 +366,18 @@ describe('register monotonicity across uplinks', () => {
       trail.push(`${flags.join('+') || 'ok'}|${alerts.map((a) => `${a.kind}/${a.state}`).join(',')}`);
     }
     expect(trail).toEqual(['ok|', 'SUSPECTED_RESET|SUSPECTED_RESET/RAISED', 'ok|', 'ROLLOVER|']);
+  });
+});
+
+describe('the wrap range of a register the device registered', () => {
+  it('judges it with the resolution its first frame stated, before the values could show it', async () => {
+    // 99999.9 m3 then 0.1 m3: round values, whose estimate alone (0.1 m3, range 10^7 m3) calls the wrap a reset.
+    // The register was created with the VIF's 0.001 m3, so 8 digits wrap at 100000 m3.
+    const first = await harness.batch([mbusUplink(METER, { litres: 99_999_900 }, { receivedAt: T0 })]);
+    expect(harness.registry.written[0]?.registers?.[0]?.resolution).toBe('0.001');
+    expect(first.readings[0]?.qualityFlags).toEqual(['TIME_FROM_RECEIPT']);
+    const { readings, alerts } = await harness.batch([mbusUplink(METER, { litres: 100 }, { receivedAt: T0 + MINUTE })]);
+    expect(readings[0]?.qualityFlags).toEqual(['TIME_FROM_RECEIPT', 'ROLLOVER']);
+    expect(alerts).toEqual([]);
   });
 });

@@ -246,6 +246,7 @@ function newRegisters(entry: RegistryEntry, decoded: DecodedUplink): RegisterIns
       quantity: value.quantity,
       unit: value.unit,
       cumulative: value.cumulative,
+      resolution: value.resolution ?? null,
     });
   }
   return [...found.values()];
@@ -270,7 +271,7 @@ function fillIns(entry: RegistryEntry, facts: DecodedDevice): FillIns | undefine
 
 function withChanges(entry: RegistryEntry, registers: readonly RegisterInsert[], fills: FillIns | undefined): RegistryEntry {
   if (registers.length === 0 && fills === undefined) return entry;
-  const added = Object.fromEntries(registers.map((r) => [r.registerKey, { multiplier: '1', digits: null }]));
+  const added = Object.fromEntries(registers.map((r) => [r.registerKey, { multiplier: '1', digits: null, resolution: r.resolution }]));
   return { ...entry, ...fills, registers: { ...entry.registers, ...added } };
 }
 

@@ -78,12 +78,12 @@ describe('readings from a decoded M-Bus frame', () => {
   });
 
   it('multiplies by the register multiplier, keeping the original value', async () => {
-    const [reading] = (await map({ litres: 2000 }, { registers: { volume: { multiplier: '10.000000000000', digits: null } } })).readings;
+    const [reading] = (await map({ litres: 2000 }, { registers: { volume: { multiplier: '10.000000000000', digits: null, resolution: null } } })).readings;
     expect(reading).toMatchObject({ value: 20, originalValue: 2 });
   });
 
   it('flags a value beyond the register digits the registry gives as OUT_OF_RANGE', async () => {
-    const [reading] = (await map({ litres: 123_456 }, { registers: { volume: { multiplier: '1', digits: 5 } } })).readings;
+    const [reading] = (await map({ litres: 123_456 }, { registers: { volume: { multiplier: '1', digits: 5, resolution: null } } })).readings;
     expect(reading?.qualityFlags).toContain('OUT_OF_RANGE');
   });
 
@@ -99,6 +99,15 @@ describe('readings from a decoded M-Bus frame', () => {
   it('flags a register that wrapped past its maximum as ROLLOVER, without a reset', async () => {
     const marks: Record<string, RegisterMark> = { volume: { value: 99_999.5, at: RECEIVED - 3_600_000, step: -3 } };
     const { readings, resets } = await map({ litres: 1_250 }, { marks });
+    expect(readings[0]?.qualityFlags).toEqual(['TIME_FROM_RECEIPT', 'ROLLOVER']);
+    expect(resets).toEqual([]);
+  });
+
+  it('judges the wrap with the registry resolution: an 8-digit meter at 0.001 m3 wrapping 99999.998 → 0.003 is a ROLLOVER', async () => {
+    const registers = { volume: { multiplier: '1', digits: 8, resolution: '0.001000000000' } };
+    // A mark from a state that saw only round values: its estimate alone (0.1 m3, range 10^7) would call this a reset.
+    const marks: Record<string, RegisterMark> = { volume: { value: 99_999.998, at: RECEIVED - 3_600_000, step: -1 } };
+    const { readings, resets } = await map({ litres: 3 }, { registers, marks });
     expect(readings[0]?.qualityFlags).toEqual(['TIME_FROM_RECEIPT', 'ROLLOVER']);
     expect(resets).toEqual([]);
   });

@@ -6,12 +6,14 @@
  * - `observedAt` is the payload's own time, else the transport's device time, else the receipt
  *   time (flagged `TIME_FROM_RECEIPT`); the clock checks compare it with the receipt time.
  * - `value` is the canonical value times the register's multiplier; range checks read it, the
- *   monotonicity and digit checks read the register's own count (before the multiplier).
+ *   monotonicity and digit checks read the register's own count (before the multiplier) against
+ *   its digits and resolution (registers.ts).
  */
+import { DEFAULT_REGISTER_DIGITS } from '../../core/register-range.js';
 import type { QualityFlag, RawUplink, Reading } from '../../schemas/avro/index.js';
 import type { DecodedUplink, DecodedValue } from './decoders/index.js';
 import { clockFlags, orderFlags, outOfRange, type ClockLimits } from './quality.js';
-import { checkRegister, DEFAULT_REGISTER_DIGITS, exceedsDigits } from './registers.js';
+import { checkRegister } from './registers.js';
 import type { RegisterSettings } from './registry-entry.js';
 import type { RegisterMark } from './state.js';
 
@@ -64,10 +66,10 @@ export function mapReadings(inputs: ReadingInputs): MappedReadings {
     if (outOfRange(value.quantity, multiplied)) flags.add('OUT_OF_RANGE');
 
     if (value.cumulative && Number.isFinite(value.value)) {
-      const digits = settings?.digits ?? DEFAULT_REGISTER_DIGITS;
-      const check = checkRegister(marks[value.registerKey], value.value, value.exact, observedAt, digits);
+      const counter = { digits: settings?.digits ?? DEFAULT_REGISTER_DIGITS, resolution: settings?.resolution ?? undefined };
+      const check = checkRegister(marks[value.registerKey], value.value, value.exact, observedAt, counter);
       marks[value.registerKey] = check.mark;
-      if (settings?.digits != null && exceedsDigits(value.value, settings.digits, check.mark.step)) flags.add('OUT_OF_RANGE');
+      if (settings?.digits != null && check.exceedsDigits) flags.add('OUT_OF_RANGE');
       if (check.flag !== undefined) flags.add(check.flag);
       if (check.flag === 'SUSPECTED_RESET' && check.previous !== undefined) {
         resets.push({ registerKey: value.registerKey, unit: value.unit, from: check.previous.value, fromAt: check.previous.at, to: value.value, at: observedAt });

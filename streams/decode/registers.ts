@@ -2,16 +2,20 @@
  * Monotonicity of cumulative registers (the design page's rollover and suspected-reset rule),
  * against the register's last value kept in state. Pure.
  *
- * A register counts in steps of its resolution and wraps after 10^digits steps. The resolution is
- * not in the decoded value, so it is estimated as the smallest decimal step seen in the register's
- * values (12.345 m3 → 0.001; 12345000 Wh → 1000), which converges after a few readings and is kept
- * in state. Until it has, the range may come out too large, so a real wrap can be reported as a
- * suspected reset: quarantined and alerted, never silently counted.
+ * The wrap range is the rule of core/register-range.ts, which consumption follows too: the count
+ * (the canonical value, before the multiplier) wraps at 10^digits × resolution, with the registry's
+ * resolution when it states one, else the estimate kept in state (the smallest decimal step seen).
  */
+import { finerStep } from '../../core/register-range.js';
 import type { RegisterMark } from './state.js';
 
-/** Digits of a register whose count the registry does not know. */
-export const DEFAULT_REGISTER_DIGITS = 8;
+/** What the registry says of a register's counter. */
+export interface RegisterCounter {
+  /** `registers.digits`, else `DEFAULT_REGISTER_DIGITS`. */
+  readonly digits: number;
+  /** `registers.resolution` as a decimal text; undefined when unknown (the estimate stands in). */
+  readonly resolution: string | undefined;
+}
 
 /** What the check found for one value. */
 export interface RegisterCheck {
@@ -21,8 +25,10 @@ export interface RegisterCheck {
   readonly previous?: RegisterMark;
   /** The mark to keep: this value, or the previous one when this value is older than it. */
   readonly mark: RegisterMark;
-  /** 10^(digits + step): the value at which the register wraps. */
+  /** The value at which the register wraps: 10^digits × resolution, with a digit more per digit a value already needed. */
   readonly range: number;
+  /** The value is at or above 10^digits × resolution: more than the register's digits can show. */
+  readonly exceedsDigits: boolean;
 }
 
 /**
@@ -30,54 +36,40 @@ export interface RegisterCheck {
  * one's time is compared (a late value, e.g. a re-driven uplink, cannot be judged against a newer
  * one) and becomes the new mark; after a reset or a wrap the chain continues from the new value.
  *
+ * @param value the count, in the canonical unit before the registry's multiplier.
  * @param exact the value as an exact decimal, when the decoder had one.
- * @param digits the register's digit count (registry, else {@link DEFAULT_REGISTER_DIGITS}).
  */
 export function checkRegister(
   previous: RegisterMark | undefined,
   value: number,
   exact: string | undefined,
   observedAt: number,
-  digits: number,
+  counter: RegisterCounter,
 ): RegisterCheck {
-  const seenStep = stepOf(exact ?? String(value));
-  const step = Math.min(previous?.step ?? Number.POSITIVE_INFINITY, seenStep ?? Number.POSITIVE_INFINITY);
-  const knownStep = Number.isFinite(step) ? step : 0;
-  const range = rangeOf(digits, knownStep, Math.max(value, previous?.value ?? 0));
-  if (previous === undefined) return { mark: { value, at: observedAt, step: knownStep }, range };
-  if (observedAt < previous.at) return { mark: { ...previous, step: knownStep }, range };
-  const mark: RegisterMark = { value, at: observedAt, step: knownStep };
-  if (value >= previous.value) return { mark, range, previous };
+  const step = finerStep(previous?.step, exact ?? String(value));
+  const nominal = nominalRange(counter, step);
+  const range = withDigitsFor(nominal, Math.max(value, previous?.value ?? 0));
+  const exceedsDigits = value >= nominal;
+  if (previous === undefined) return { mark: markOf(value, observedAt, step), range, exceedsDigits };
+  if (observedAt < previous.at) return { mark: markOf(previous.value, previous.at, step), range, exceedsDigits };
+  const mark = markOf(value, observedAt, step);
+  if (value >= previous.value) return { mark, range, exceedsDigits, previous };
   const flag = previous.value - value > range / 2 ? 'ROLLOVER' : 'SUSPECTED_RESET';
-  return { flag, mark, range, previous };
+  return { flag, mark, range, exceedsDigits, previous };
 }
 
-/** Whether a value exceeds what `digits` digits in steps of 10^step can show. */
-export function exceedsDigits(value: number, digits: number, step: number): boolean {
-  return value >= 10 ** (digits + step);
+function markOf(value: number, at: number, step: number | undefined): RegisterMark {
+  return step === undefined ? { value, at } : { value, at, step };
 }
 
-/**
- * The wrap value: 10^(digits + step), raised to the next power of ten above `largest` when a value
- * already exceeded it (the digit count or the resolution estimate was too small).
- */
-function rangeOf(digits: number, step: number, largest: number): number {
-  const range = 10 ** (digits + step);
-  return largest < range ? range : 10 ** (Math.floor(Math.log10(largest)) + 1);
+/** 10^digits × resolution: the registry's resolution, else 10^step (the estimate), else 1. */
+function nominalRange({ digits, resolution }: RegisterCounter, step: number | undefined): number {
+  return resolution === undefined ? 10 ** (digits + (step ?? 0)) : Number(`${resolution}e${digits}`);
 }
 
-/**
- * The power of ten of the least significant nonzero digit of a decimal (`"12.340"` → -2,
- * `"12000"` → 3, `"1.5e-7"` → -8); undefined for zero, which tells nothing.
- */
-export function stepOf(decimal: string): number | undefined {
-  const match = /^-?(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(decimal);
-  if (match === null) return undefined;
-  const whole = match[1] ?? '';
-  const fraction = (match[2] ?? '').replace(/0+$/, '');
-  const exponent = Number(match[3] ?? '0');
-  if (fraction !== '') return exponent - fraction.length;
-  const trimmed = whole.replace(/0+$/, '');
-  if (trimmed.replace(/^0+/, '') === '') return undefined;
-  return exponent + whole.length - trimmed.length;
+/** The range with one more digit for each one `largest` needs beyond it (none for a range that underflowed to 0). */
+function withDigitsFor(range: number, largest: number): number {
+  let wider = range;
+  while (wider <= largest && wider > 0) wider *= 10;
+  return wider;
 }

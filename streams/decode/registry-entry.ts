@@ -13,6 +13,11 @@ export interface RegisterSettings {
   readonly multiplier: string;
   /** `registers.digits`; null when unknown. */
   readonly digits: number | null;
+  /**
+   * `registers.resolution` as a decimal string: one step of the count, before the multiplier; null
+   * when unknown (also missing from entries cached before the column existed).
+   */
+  readonly resolution: string | null;
 }
 
 /** A device as the registry knows it. JSON-safe: it is cached in Redis as JSON. */
@@ -63,7 +68,7 @@ interface EntryRow {
 const ENTRIES = `
   SELECT d.id, d.organisation_id, d.site_id, s.time_zone, d.status, d.manufacturer, d.model, d.device_version,
          d.medium, d.expected_interval_s, d.codec, d.first_seen_at, d.first_uplink_id, d.revision,
-         COALESCE((SELECT json_object_agg(r.register_key, json_build_object('multiplier', r.multiplier::text, 'digits', r.digits))
+         COALESCE((SELECT json_object_agg(r.register_key, json_build_object('multiplier', r.multiplier::text, 'digits', r.digits, 'resolution', r.resolution::text))
                    FROM registers r WHERE r.device_id = d.id), '{}') AS registers
   FROM devices d LEFT JOIN sites s ON s.id = d.site_id
   WHERE d.id = ANY($1::text[])`;

@@ -34,6 +34,8 @@ export interface RegisterInsert {
   readonly quantity: string;
   readonly unit: string;
   readonly cumulative: boolean;
+  /** One step of the count in `unit`, as a decimal string, when the decoder states it; else null. */
+  readonly resolution: string | null;
 }
 
 /**
@@ -80,9 +82,10 @@ const WRITE = `
     ON CONFLICT DO NOTHING
     RETURNING id
   ), registered AS (
-    INSERT INTO registers (id, device_id, register_key, quantity, unit, cumulative)
-    SELECT r.device_id || '/' || r.register_key, r.device_id, r.register_key, r.quantity, r.unit, r.cumulative
-    FROM jsonb_to_recordset($2::jsonb) AS r(device_id text, register_key text, quantity text, unit text, cumulative boolean)
+    INSERT INTO registers (id, device_id, register_key, quantity, unit, cumulative, resolution)
+    SELECT r.device_id || '/' || r.register_key, r.device_id, r.register_key, r.quantity, r.unit, r.cumulative, r.resolution
+    FROM jsonb_to_recordset($2::jsonb) AS r(device_id text, register_key text, quantity text, unit text, cumulative boolean,
+         resolution numeric)
     WHERE r.device_id IN (SELECT id FROM inserted) OR EXISTS (SELECT 1 FROM devices d WHERE d.id = r.device_id)
     ON CONFLICT DO NOTHING
     RETURNING id
@@ -120,7 +123,7 @@ export interface WriteCounts {
 export async function writeRegistry(db: Queryable, writes: RegistryWrites): Promise<WriteCounts> {
   const { rows } = await db.query<WriteCounts>(WRITE, [
     JSON.stringify(writes.inserts.map(insertRow)),
-    JSON.stringify(writes.registers.map((r) => ({ device_id: r.deviceId, register_key: r.registerKey, quantity: r.quantity, unit: r.unit, cumulative: r.cumulative }))),
+    JSON.stringify(writes.registers.map(registerRow)),
     JSON.stringify(writes.updates.map(updateRow)),
   ]);
   return rows[0]!;
@@ -145,6 +148,10 @@ function insertRow(d: DeviceInsert): Record<string, unknown> {
     first_uplink_id: d.firstUplinkId,
     revision: d.revision,
   };
+}
+
+function registerRow(r: RegisterInsert): Record<string, unknown> {
+  return { device_id: r.deviceId, register_key: r.registerKey, quantity: r.quantity, unit: r.unit, cumulative: r.cumulative, resolution: r.resolution };
 }
 
 function updateRow(u: DeviceUpdate): Record<string, unknown> {

@@ -17,8 +17,11 @@ export interface RegisterMark {
   readonly value: number;
   /** observedAt of that value, epoch ms. */
   readonly at: number;
-  /** Resolution estimate: the register counts in steps of 10^step (smallest step seen so far). */
-  readonly step: number;
+  /**
+   * Resolution estimate (core/register-range.ts): the register counts in steps of 10^step, the
+   * smallest step seen so far; absent while no nonzero value was seen.
+   */
+  readonly step?: number;
 }
 
 /** One problem an alert was raised for (alerts.ts); kept after it clears so revisions continue. */

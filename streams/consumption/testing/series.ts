@@ -5,6 +5,7 @@
 import type { Consumption } from '../../../schemas/avro/index.js';
 import { applyReading, emptyState, refresh, type ConsumptionRules, type RegisterProfile, type RegisterState } from '../engine.js';
 import { parseNano } from '../nano.js';
+import { readingRange, stepOfState, withStep, wrapRange, type RegisterCounter } from '../range.js';
 import type { Replacement } from '../series.js';
 
 /** A profile with test defaults (UTC, calendar days, range 100000 units, max gap 48 h). */
@@ -46,6 +47,11 @@ export interface RunOptions {
   /** Wall clock for each reading, ISO; default far after everything (all grace over). */
   readonly now?: string;
   readonly state?: RegisterState;
+  /**
+   * The registry's counter: when given, each reading is judged with the range it and the state's
+   * resolution estimate give, as the worker does, instead of the profile's.
+   */
+  readonly counter?: RegisterCounter;
 }
 
 export const DEFAULT_TEST_RULES: ConsumptionRules = { graceMs: 2 * 86_400_000, lateWindowMs: 400 * 86_400_000 };
@@ -59,8 +65,15 @@ export function runReadings(readings: readonly TestReading[], options: RunOption
   const records: Consumption[] = [];
   const tooLate: string[] = [];
   const quarantined: string[] = [];
-  for (const [at, value] of readings) {
-    const result = applyReading(state, profile, options.replacements ?? [], { at: Date.parse(at), value: parseNano(value) }, now, rules);
+  for (const [at, text] of readings) {
+    const value = parseNano(text);
+    let judged = profile;
+    if (options.counter !== undefined) {
+      const { step, range } = readingRange(state, options.counter, value);
+      judged = { ...profile, range };
+      state = withStep(state, step);
+    }
+    const result = applyReading(state, judged, options.replacements ?? [], { at: Date.parse(at), value }, now, rules);
     state = result.state;
     if (result.tooLate) tooLate.push(at);
     if (result.quarantined) quarantined.push(at);
@@ -71,7 +84,9 @@ export function runReadings(readings: readonly TestReading[], options: RunOption
 
 /** Recomputes a state at wall clock `now` (a timer), returning the records. */
 export function runTimer(state: RegisterState, now: string, options: Omit<RunOptions, 'now' | 'state'> = {}): { state: RegisterState; records: Consumption[] } {
-  const result = refresh(state, options.profile ?? state.profile, options.replacements ?? state.replacements, Date.parse(now), options.rules ?? DEFAULT_TEST_RULES);
+  let profile = options.profile ?? state.profile;
+  if (options.counter !== undefined) profile = { ...profile, range: wrapRange(options.counter, stepOfState(state, options.counter.multiplier)) };
+  const result = refresh(state, profile, options.replacements ?? state.replacements, Date.parse(now), options.rules ?? DEFAULT_TEST_RULES);
   return { state: result.state, records: [...result.daily, ...result.monthly] };
 }
 

@@ -90,6 +90,12 @@ export interface DecodedValue {
    * `value` is then `Number(exact)`.
    */
   readonly exact?: string;
+  /**
+   * One step of the register's count in the canonical unit, as an exact decimal, when the source
+   * states it: M-Bus integer and BCD records (the VIF's scale, e.g. `0.001` for m3 in litres).
+   * Only beside {@link exact}; the registry keeps it as `registers.resolution`.
+   */
+  readonly resolution?: string;
   /** The value as the device reported it, in {@link originalUnit}. */
   readonly originalValue: number;
   /** e.g. `Wh` (M-Bus units after the VIF scale), `kWh`, `l`, `°C`. */

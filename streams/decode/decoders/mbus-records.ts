@@ -8,12 +8,13 @@
  * (reserved VIF, manufacturer-specific VIFE, error digits in BCD, a record error, a unit the
  * quantity does not take, two different values for one register) are skipped with a warning.
  * Date-time records (VIF 0x6D, type F or I) are the time points of the values with their storage
- * number.
+ * number. Cumulative values of integer and BCD records carry their resolution (mbus-resolution.ts).
  */
 import type { MeasurementFunction } from '../../../schemas/avro/index.js';
 import type { DataRecord, MbusDateTime, Quantity, RecordFunction, VifeMeaning } from '../../../protocols/mbus/index.js';
 import type { DecodedValue } from './index.js';
 import { localToEpoch } from './local-time.js';
+import { recordResolution } from './mbus-resolution.js';
 import { quantityInfo, type Qualifier, type QuantityInfo } from './units.js';
 import { decodedValue } from './values.js';
 
@@ -212,6 +213,7 @@ function valueOf(record: DataRecord, timePoints: Map<number, number> | undefined
       subunit: record.subunit,
     },
     timePoints?.get(record.storageNumber),
+    info.cumulative && value.decimal !== null ? recordResolution(record) : undefined,
   );
 }
 

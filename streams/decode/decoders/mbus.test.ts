@@ -67,7 +67,9 @@ describe('spot-checked frames', () => {
 
   it.each(SPOT_CHECKS)('%s decodes to the values, device and warnings its fixture states', async (name) => {
     const fixture = JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8')) as DecodeFixture;
-    expect(await decodeFrame(libmbusFrame(fixture.frame), fixture.timeZone)).toEqual(fixture.expected);
+    const decoded = await decodeFrame(libmbusFrame(fixture.frame), fixture.timeZone);
+    // The fixtures state no resolutions; 'records to values' checks them.
+    expect({ ...decoded, values: decoded.values.map(({ resolution: _resolution, ...value }) => value) }).toEqual(fixture.expected);
   });
 });
 
@@ -83,19 +85,43 @@ describe('records to values', () => {
       case: 'an 8-digit BCD volume in litres becomes m3, exactly',
       records: '0C 13 78 56 34 12',
       key: 'volume',
-      expected: { value: 12345.678, exact: '12345.678', unit: 'm3', originalValue: 12345.678, originalUnit: 'm3', cumulative: true },
+      expected: { value: 12345.678, exact: '12345.678', resolution: '0.001', unit: 'm3', originalValue: 12345.678, originalUnit: 'm3', cumulative: true },
     },
     {
-      case: 'a 32-bit energy in kWh becomes Wh, exactly',
+      case: 'a 32-bit energy in kWh becomes Wh, exactly, counting in steps of 1000 Wh',
       records: '04 06 E8 03 00 00',
       key: 'energy',
-      expected: { value: 1_000_000, exact: '1000000', unit: 'Wh' },
+      expected: { value: 1_000_000, exact: '1000000', resolution: '1000', unit: 'Wh' },
     },
     {
-      case: 'an energy in MJ becomes Wh, with no exact decimal for the division by 3600',
+      case: 'an energy in MJ becomes Wh, with no exact decimal (nor resolution) for the division by 3600',
       records: '04 0E 24 00 00 00',
       key: 'energy',
-      expected: { value: 10_000, exact: undefined, originalValue: 36_000_000, originalUnit: 'J' },
+      expected: { value: 10_000, exact: undefined, resolution: undefined, originalValue: 36_000_000, originalUnit: 'J' },
+    },
+    {
+      case: 'a volume as a 32-bit real has no resolution: the VIF scales it but does not bound its precision',
+      records: '05 13 00 00 80 3F',
+      key: 'volume',
+      expected: { value: 0.001, exact: undefined, resolution: undefined },
+    },
+    {
+      case: 'an on-time in hours counts in steps of 3600 s',
+      records: '02 22 0A 00',
+      key: 'on_time',
+      expected: { value: 36_000, exact: '36000', resolution: '3600', unit: 's' },
+    },
+    {
+      case: 'a multiplicative-correction VIFE scales the resolution too',
+      records: '04 93 7D 0A 00 00 00',
+      key: 'volume',
+      expected: { value: 10, exact: '10', resolution: '1' },
+    },
+    {
+      case: 'a stored value keeps the resolution of its VIF',
+      records: '4C 13 00 10 00 00',
+      key: 'volume.storage1',
+      expected: { value: 1, exact: '1', resolution: '0.001' },
     },
     {
       case: 'a pressure in 0.1 bar becomes Pa',
@@ -144,6 +170,7 @@ describe('records to values', () => {
     expect(value).toBeDefined();
     expect(value).toMatchObject(expected);
     if ('exact' in expected && expected.exact === undefined) expect(value!.exact).toBeUndefined();
+    if ('resolution' in expected && expected.resolution === undefined) expect(value!.resolution).toBeUndefined();
   });
 
   it.each([

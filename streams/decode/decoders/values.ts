@@ -51,6 +51,8 @@ export const MAIN_REGISTER: RegisterSlot = Object.freeze({
  * @param conversion from `info.conversions`, for `originalUnit`.
  * @param originalDecimal the exact original value in canonical decimal form, when the source had
  *   one; kept (converted) for cumulative registers only.
+ * @param originalResolution one step of the register in `originalUnit`, as a canonical decimal,
+ *   when the source states it; kept (converted) beside an exact value only.
  */
 export function decodedValue(
   info: QuantityInfo,
@@ -60,14 +62,18 @@ export function decodedValue(
   originalDecimal: string | undefined,
   slot: RegisterSlot,
   observedAt: number | undefined,
+  originalResolution?: string,
 ): DecodedValue {
   const exact =
     info.cumulative && originalDecimal !== undefined ? convertExact(conversion, originalDecimal) : undefined;
+  const resolution =
+    exact !== undefined && originalResolution !== undefined ? convertExact(conversion, originalResolution) : undefined;
   return {
     quantity: info.name,
     unit: info.unit,
     value: exact === undefined ? convert(conversion, originalValue) : Number(exact),
     exact,
+    resolution,
     originalValue,
     originalUnit,
     function: slot.function,

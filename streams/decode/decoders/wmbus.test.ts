@@ -47,6 +47,7 @@ describe('wireless M-Bus telegrams', () => {
         unit: 'm3',
         value: 28504.27,
         exact: '28504.27',
+        resolution: '0.01',
         originalValue: 28504.27,
         originalUnit: 'm3',
         function: 'INSTANTANEOUS',
