@@ -296,8 +296,24 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
     });
   let producer = create();
   let connected = false;
-  /** Set after a failed write: the next write starts on a fresh producer (new producer id and sequences). */
+  /**
+   * Set after a failed write: the next write (or transaction) starts on a fresh producer, with a new
+   * producer id or epoch and sequences from zero.
+   *
+   * Why: kafkajs numbers each partition's batches before a request and, when the request fails, takes
+   * the numbers back for every partition in it, including partitions the broker did write (a request
+   * can fail for one partition and succeed for another). Its next batch for such a partition then
+   * carries the sequence numbers of a batch already in the log, and the broker answers a batch whose
+   * sequence range it has seen with success and the old offsets, without writing it: records
+   * acknowledged and lost. A failed write's producer is therefore never written with again.
+   */
   let broken = false;
+  /**
+   * Writes one at a time: a write queued behind a failing one must see `broken` (kafkajs would let it
+   * take the numbers the failed one gave back). kafkajs sends one request at a time per broker for an
+   * idempotent producer anyway, so nothing runs less in parallel.
+   */
+  let writing: Promise<unknown> = Promise.resolve();
   const compression = options.compress ? CompressionTypes.GZIP : CompressionTypes.None;
 
   async function healthy(): Promise<KafkajsProducer> {
@@ -316,26 +332,28 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
       await connecting(address, () => producer.connect());
       connected = true;
     },
-    async send(topic, messages) {
-      const current = connected ? await healthy() : producer;
-      try {
-        const results: WriteResult[] = [];
-        for (const chunk of chunksOf(messages)) {
-          const metadata = await current.send({ topic, acks: -1, compression, messages: chunk.map(toKafkajsMessage) });
-          for (const m of metadata) results.push({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' });
+    send(topic, messages) {
+      const write = writing.then(async () => {
+        const current = connected ? await healthy() : producer;
+        try {
+          const results: WriteResult[] = [];
+          for (const chunk of chunksOf(messages)) {
+            const metadata = await current.send({ topic, acks: -1, compression, messages: chunk.map(toKafkajsMessage) });
+            for (const m of metadata) results.push({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' });
+          }
+          return results;
+        } catch (cause) {
+          // The write may be retried later, on a fresh producer: callers must not acknowledge it now.
+          broken = true;
+          throw new TransientError(`writing ${messages.length} records to ${topic} failed: ${errorMessage(cause)}`, {
+            cause,
+            code: 'KAFKA_WRITE_FAILED',
+            context: { topic },
+          });
         }
-        return results;
-      } catch (cause) {
-        // kafkajs reports exhausted retries as not retriable and can leave an idempotent producer
-        // with sequence numbers the broker refuses for good (OUT_OF_ORDER_SEQUENCE_NUMBER). The
-        // write may be retried later, on a fresh producer: callers must not acknowledge it now.
-        if (!options.transactionalId) broken = true;
-        throw new TransientError(`writing ${messages.length} records to ${topic} failed: ${errorMessage(cause)}`, {
-          cause,
-          code: 'KAFKA_WRITE_FAILED',
-          context: { topic },
-        });
-      }
+      });
+      writing = write.catch(() => undefined);
+      return write;
     },
     async transaction() {
       if (!options.transactionalId) {
@@ -343,7 +361,9 @@ function wrapProducer(kafka: Kafka, options: ProducerOptions, address: string): 
           code: 'NOT_TRANSACTIONAL',
         });
       }
-      return wrapTransaction(await producer.transaction(), compression);
+      // A fresh producer re-initialises the transactional id: a new epoch, sequences from zero.
+      const current = connected ? await healthy() : producer;
+      return wrapTransaction(await current.transaction(), compression, () => (broken = true));
     },
     async disconnect() {
       connected = false;
@@ -379,27 +399,40 @@ function* chunksOf(messages: readonly OutgoingMessage[]): Generator<OutgoingMess
   if (chunk.length > 0) yield chunk;
 }
 
-function wrapTransaction(tx: KafkajsTransaction, compression: CompressionTypes): Transaction {
+/**
+ * One kafkajs transaction; any failure in it calls `failed`, so its producer is not used for the
+ * next transaction (see `broken` in {@link wrapProducer}: an aborted batch's sequence numbers,
+ * taken back by kafkajs, would make the broker skip the next transaction's batch as a duplicate).
+ */
+function wrapTransaction(tx: KafkajsTransaction, compression: CompressionTypes, failed: () => void): Transaction {
+  const guarded = async (work: () => Promise<unknown>): Promise<void> => {
+    try {
+      await work();
+    } catch (err) {
+      failed();
+      throw err;
+    }
+  };
   return {
-    async send(topic, messages) {
+    send: (topic, messages) => guarded(async () => {
       for (const chunk of chunksOf(messages)) {
         await tx.send({ topic, acks: -1, compression, messages: chunk.map(toKafkajsMessage) });
       }
-    },
-    async commitOffsetsWith(groupId, offsets) {
+    }),
+    commitOffsetsWith(groupId, offsets) {
       const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
       for (const o of offsets) {
         const list = byTopic.get(o.topic) ?? [];
         list.push({ partition: o.partition, offset: o.offset });
         byTopic.set(o.topic, list);
       }
-      await tx.sendOffsets({
+      return guarded(() => tx.sendOffsets({
         consumerGroupId: groupId,
         topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-      });
+      }));
     },
-    commit: () => tx.commit(),
-    abort: () => tx.abort(),
+    commit: () => guarded(() => tx.commit()),
+    abort: () => guarded(() => tx.abort()),
   };
 }
 
