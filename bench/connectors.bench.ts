@@ -466,13 +466,16 @@ export async function benchConnectors(): Promise<BenchResult[]> {
   const bench: Bench = { kernel, producer, raw, admin };
   try {
     const results: BenchResult[] = [];
-    for (const [name, one] of [
+    // BENCH_TRANSPORTS=mqtt,lns picks transports (e.g. to profile one); all by default.
+    const wanted = (process.env['BENCH_TRANSPORTS'] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+    const transports = [
       ['mqtt', () => benchMqtt(bench)],
       ['http', () => benchHttp(bench, 1, HTTP_CONNECTIONS)],
       ['http batches', () => benchHttp(bench, HTTP_BATCH, HTTP_BATCH_CONNECTIONS)],
       ['mbus-tcp', () => benchMbusTcp(bench)],
       ['lns', () => benchLns(bench)],
-    ] as const) {
+    ] as const;
+    for (const [name, one] of transports.filter(([name]) => wanted.length === 0 || wanted.includes(name.split(' ')[0]!))) {
       const started = nowMs();
       results.push(...(await one()));
       process.stderr.write(`connectors bench: ${name} done in ${((nowMs() - started) / 1000).toFixed(0)} s\n`);
