@@ -62,6 +62,35 @@ describe('registry mutations', () => {
     expect(await code(other, 'mutation { updateRegister(id: "mbus:0000000000000c01/energy", input: { digits: 5 }) { digits } }')).toBe('NOT_FOUND');
   });
 
+  it('read and write a register\'s resolution, keep it when omitted, and refuse one that is not positive', async () => {
+    const register = '{ device(id: "mbus:0000000000000c01") { registers { registerKey resolution } } }';
+    expect((await gql(admin, register)).device.registers).toEqual([{ registerKey: 'energy', resolution: null }]);
+    const updated = await gql(admin, 'mutation { updateRegister(id: "mbus:0000000000000c01/energy", input: { resolution: "1000" }) { resolution } }');
+    expect(updated.updateRegister).toEqual({ resolution: '1000' });
+    await gql(admin, 'mutation { updateRegister(id: "mbus:0000000000000c01/energy", input: { maxGapSeconds: 3600 }) { id } }');
+    const saved = await gql(admin, 'mutation { saveRegister(deviceId: "mbus:0000000000000c01", input: { registerKey: "volume", unit: "m3", cumulative: true, resolution: "0.001" }) { resolution } }');
+    expect(saved.saveRegister).toEqual({ resolution: '0.001' });
+    await gql(admin, 'mutation { saveRegister(deviceId: "mbus:0000000000000c01", input: { registerKey: "volume", unit: "m3", digits: 8 }) { id } }');
+    expect((await gql(admin, register)).device.registers).toEqual([
+      { registerKey: 'energy', resolution: '1000' },
+      { registerKey: 'volume', resolution: '0.001' },
+    ]);
+    const { rows } = await harness.db.query("SELECT resolution::text FROM registers WHERE id = 'mbus:0000000000000c01/volume'");
+    expect(rows[0]).toEqual({ resolution: '0.001000000000' });
+    for (const [mutation, field] of [
+      ['updateRegister(id: "mbus:0000000000000c01/energy", input: { resolution: "0" }) { id }', 'input.resolution'],
+      ['updateRegister(id: "mbus:0000000000000c01/energy", input: { resolution: "-0.001" }) { id }', 'input.resolution'],
+      ['saveRegister(deviceId: "mbus:0000000000000c01", input: { registerKey: "volume", unit: "m3", resolution: "0.000" }) { id }', 'input.resolution'],
+    ]) {
+      const { body } = await harness.query(admin, `mutation { ${mutation} }`);
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+    expect((await gql(admin, register)).device.registers).toEqual([
+      { registerKey: 'energy', resolution: '1000' },
+      { registerKey: 'volume', resolution: '0.001' },
+    ]);
+  });
+
   it('store a device key sealed with the master key, readable by decode and never through the API', async () => {
     const receipt = await gql(admin, 'mutation { setDeviceKey(deviceId: "mbus:0000000000000c01", keyHex: "000102030405060708090A0B0C0D0E0F") { deviceId } }');
     expect(receipt.setDeviceKey.deviceId).toBe('mbus:0000000000000c01');

@@ -71,6 +71,12 @@ function checkText(field: string, value: unknown, max = 200): void {
   if (typeof value !== 'string' || value.trim() === '' || value.length > max) throw badInput(field, `must be 1 to ${max} characters`);
 }
 
+/** A Decimal argument (already a decimal string, scalars.ts), checked to be above zero. */
+function checkPositive(field: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (!(Number(value) > 0)) throw badInput(field, 'must be positive');
+}
+
 function checkInt(field: string, value: unknown, min: number, max: number): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw badInput(field, `must be an integer from ${min} to ${max}`);
@@ -104,8 +110,9 @@ function checkRegisterInput(prefix: string, input: Args, creating: boolean): voi
     checkText(`${prefix}.unit`, input['unit'], 16);
     checkText(`${prefix}.quantity`, input['quantity'], 64);
   }
-  if (input['multiplier'] !== undefined && input['multiplier'] !== null && !(Number(input['multiplier']) > 0)) throw badInput(`${prefix}.multiplier`, 'must be positive');
+  checkPositive(`${prefix}.multiplier`, input['multiplier']);
   checkInt(`${prefix}.digits`, input['digits'], 1, 20);
+  checkPositive(`${prefix}.resolution`, input['resolution']);
   checkInt(`${prefix}.maxGapSeconds`, input['maxGapSeconds'], 1, 366 * 86_400);
   checkInt(`${prefix}.billingDayStartHour`, input['billingDayStartHour'], 0, 23);
 }
@@ -113,13 +120,14 @@ function checkRegisterInput(prefix: string, input: Args, creating: boolean): voi
 async function upsertRegister(client: PoolClient, deviceId: string, input: Args): Promise<Record<string, unknown>> {
   const key = String(input['registerKey']);
   const { rows } = await client.query(
-    `INSERT INTO registers (id, device_id, register_key, quantity, unit, multiplier, digits, cumulative, max_gap_s, billing_day_start_hour)
-     VALUES ($1, $2, $3, $4, $5, COALESCE($6::numeric, 1), $7, COALESCE($8, false), $9, COALESCE($10, 0))
+    `INSERT INTO registers (id, device_id, register_key, quantity, unit, multiplier, digits, cumulative, max_gap_s, billing_day_start_hour, resolution)
+     VALUES ($1, $2, $3, $4, $5, COALESCE($6::numeric, 1), $7, COALESCE($8, false), $9, COALESCE($10, 0), $11::numeric)
      ON CONFLICT (device_id, register_key) DO UPDATE SET
        quantity = EXCLUDED.quantity, unit = EXCLUDED.unit,
        multiplier = COALESCE($6::numeric, registers.multiplier), digits = COALESCE($7, registers.digits),
        cumulative = COALESCE($8, registers.cumulative), max_gap_s = COALESCE($9, registers.max_gap_s),
-       billing_day_start_hour = COALESCE($10, registers.billing_day_start_hour)
+       billing_day_start_hour = COALESCE($10, registers.billing_day_start_hour),
+       resolution = COALESCE($11::numeric, registers.resolution)
      RETURNING *`,
     [
       `${deviceId}/${key}`,
@@ -132,6 +140,7 @@ async function upsertRegister(client: PoolClient, deviceId: string, input: Args)
       input['cumulative'] ?? null,
       input['maxGapSeconds'] ?? null,
       input['billingDayStartHour'] ?? null,
+      input['resolution'] ?? null,
     ],
   );
   return rows[0]!;
@@ -337,9 +346,10 @@ export const mutationResolvers: Resolvers = {
       if (!(await findRegister(ctx.services.postgres, ctx.auth, id))) throw notFound(`register ${id}`);
       const { rows } = await ctx.services.postgres.query(
         `UPDATE registers SET multiplier = COALESCE($2::numeric, multiplier), digits = COALESCE($3, digits),
-           max_gap_s = COALESCE($4, max_gap_s), billing_day_start_hour = COALESCE($5, billing_day_start_hour)
+           max_gap_s = COALESCE($4, max_gap_s), billing_day_start_hour = COALESCE($5, billing_day_start_hour),
+           resolution = COALESCE($6::numeric, resolution)
          WHERE id = $1 RETURNING *`,
-        [id, input['multiplier'] ?? null, input['digits'] ?? null, input['maxGapSeconds'] ?? null, input['billingDayStartHour'] ?? null],
+        [id, input['multiplier'] ?? null, input['digits'] ?? null, input['maxGapSeconds'] ?? null, input['billingDayStartHour'] ?? null, input['resolution'] ?? null],
       );
       return registerNode(rows[0]!);
     },

@@ -55,6 +55,7 @@ export function registerNode(row: Record<string, unknown>) {
     unit: row['unit'],
     multiplier: normaliseDecimal(String(row['multiplier'])),
     digits: row['digits'],
+    resolution: row['resolution'] === null || row['resolution'] === undefined ? null : normaliseDecimal(String(row['resolution'])),
     cumulative: row['cumulative'],
     maxGapSeconds: row['max_gap_s'],
     billingDayStartHour: row['billing_day_start_hour'],
