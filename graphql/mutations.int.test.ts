@@ -45,6 +45,7 @@ beforeAll(async () => {
   admin = (await harness.token(org, ['admin'])).secret;
   other = (await harness.token(await harness.organisation('Other'), ['admin'])).secret;
   await gql(admin, 'mutation { onboardDevice(input: { id: "mbus:0000000000000c01", registers: [{ registerKey: "energy", unit: "Wh", cumulative: true }] }) { id } }');
+  await gql(admin, 'mutation { onboardDevice(input: { id: "mbus:0000000000000c02", registers: [{ registerKey: "energy", unit: "Wh", cumulative: true }] }) { id } }');
 }, 300_000);
 
 afterAll(async () => {
@@ -60,6 +61,26 @@ describe('registry mutations', () => {
     const { body } = await harness.query(admin, 'mutation { updateRegister(id: "mbus:0000000000000c01/energy", input: { billingDayStartHour: 24 }) { digits } }');
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.billingDayStartHour' });
     expect(await code(other, 'mutation { updateRegister(id: "mbus:0000000000000c01/energy", input: { digits: 5 }) { digits } }')).toBe('NOT_FOUND');
+  });
+
+  it('announce register edits on device.v1, so decode drops its cached copy of the register', async () => {
+    // A device heard once (decode announces devices it has not heard yet itself).
+    await harness.db.query("UPDATE devices SET first_seen_at = now() WHERE id = 'mbus:0000000000000c02'");
+    const updates = async () => {
+      const messages = await readToEnd(harness.kernel, harness.kernel.catalogue.devices.name);
+      const devices = await Promise.all(messages.map(async (m) => (await harness.kernel.codec.decode('Device', m.value)).value));
+      return devices.filter((d) => d.deviceId === 'mbus:0000000000000c02' && d.change === 'UPDATED').map((d) => d.revision);
+    };
+    const before = await updates();
+    await gql(admin, 'mutation { updateRegister(id: "mbus:0000000000000c02/energy", input: { multiplier: "10" }) { id } }');
+    await gql(admin, 'mutation { saveRegister(deviceId: "mbus:0000000000000c02", input: { registerKey: "volume", unit: "m3", cumulative: true }) { id } }');
+    const after = await waitFor('two device.v1 UPDATED records', async () => {
+      const now = await updates();
+      return now.length >= before.length + 2 ? now : undefined;
+    }, { timeoutMs: 30_000 });
+    const added = after.slice(before.length);
+    expect(added).toHaveLength(2);
+    expect(added[1]).toBe(added[0]! + 1);
   });
 
   it('read and write a register\'s resolution, keep it when omitted, and refuse one that is not positive', async () => {

@@ -331,9 +331,13 @@ export const mutationResolvers: Resolvers = {
       requireScope(ctx.auth, 'write');
       const input = args['input'] as Args;
       checkRegisterInput('input', input, true);
+      const deviceId = String(args['deviceId']);
       const row = await transaction(ctx, async (client) => {
-        await visibleDeviceForWrite(client, ctx.auth, String(args['deviceId']));
-        return upsertRegister(client, String(args['deviceId']), input);
+        await visibleDeviceForWrite(client, ctx.auth, deviceId);
+        const saved = await upsertRegister(client, deviceId, input);
+        // Decode's registry cache holds the register's multiplier, digits and resolution: device.v1 clears it.
+        await announceDevice(ctx, client, deviceId, 'UPDATED');
+        return saved;
       });
       return registerNode(row);
     },
@@ -344,14 +348,18 @@ export const mutationResolvers: Resolvers = {
       checkRegisterInput('input', input, false);
       const id = String(args['id']);
       if (!(await findRegister(ctx.services.postgres, ctx.auth, id))) throw notFound(`register ${id}`);
-      const { rows } = await ctx.services.postgres.query(
-        `UPDATE registers SET multiplier = COALESCE($2::numeric, multiplier), digits = COALESCE($3, digits),
-           max_gap_s = COALESCE($4, max_gap_s), billing_day_start_hour = COALESCE($5, billing_day_start_hour),
-           resolution = COALESCE($6::numeric, resolution)
-         WHERE id = $1 RETURNING *`,
-        [id, input['multiplier'] ?? null, input['digits'] ?? null, input['maxGapSeconds'] ?? null, input['billingDayStartHour'] ?? null, input['resolution'] ?? null],
-      );
-      return registerNode(rows[0]!);
+      const row = await transaction(ctx, async (client) => {
+        const { rows } = await client.query(
+          `UPDATE registers SET multiplier = COALESCE($2::numeric, multiplier), digits = COALESCE($3, digits),
+             max_gap_s = COALESCE($4, max_gap_s), billing_day_start_hour = COALESCE($5, billing_day_start_hour),
+             resolution = COALESCE($6::numeric, resolution)
+           WHERE id = $1 RETURNING *`,
+          [id, input['multiplier'] ?? null, input['digits'] ?? null, input['maxGapSeconds'] ?? null, input['billingDayStartHour'] ?? null, input['resolution'] ?? null],
+        );
+        await announceDevice(ctx, client, String(rows[0]!.device_id), 'UPDATED');
+        return rows[0]!;
+      });
+      return registerNode(row);
     },
 
     assignBillingAccount: async (_root, args: Args, ctx: ApiContext) => {
