@@ -32,8 +32,9 @@ status: ## the stack's table: component, address, state
 run: up ui ## the pipeline with a simulated fleet, printing what flows (Ctrl-C stops it)
 	infra/run/run.sh
 
-test: up inspect-tools browser ui typecheck lint ## everything: stack, types, lint, unit and integration tests
+test: up inspect-tools browser ui typecheck lint ## everything: stack, types, lint, unit and integration tests, the soak
 	$(VITEST) run --project unit --project integration
+	$(VITEST) run --project soak
 
 soak: up ## the simulated fleet through Mosquitto, LNS and Kafka outages, reconciled with the topic
 	$(VITEST) run --project soak

@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Projects: `unit` (pure code, `*.test.ts` beside the code), `integration` (`*.int.test.ts`,
- * against the real local stack that `make up` starts) and `soak` (`*.soak.test.ts`, long fleet runs
- * through outages, `make soak` only).
+ * against the real local stack that `make up` starts) and `soak` (`*.soak.test.ts`, fleet runs
+ * through outages; `make test` runs it after the others, `make soak` alone).
  */
 export default defineConfig({
   test: {
@@ -28,7 +28,7 @@ export default defineConfig({
       },
       {
         test: {
-          // Long runs of the whole fleet through outages (`make soak`); not part of `make test`.
+          // The whole fleet through outages (`make soak`; `make test` runs it last, alone: it restarts Kafka).
           name: 'soak',
           include: ['**/*.soak.test.ts'],
           exclude: ['node_modules/**', 'var/**'],
