@@ -127,8 +127,8 @@ describe('the simulated fleet through outages', () => {
       return reconciles();
     }, { timeoutMs: 240_000, intervalMs: 2000 }).finally(() => {
       // The evidence of the run: which transport is short (loss) or over (copies), if any.
-      console.info('reconciliation, per transport: sent / acknowledged / distinct keys on the topic',
-        Object.fromEntries(ledger.map(([t, c]) => [t, `${c.sent} / ${c.acknowledged} / ${found[t] ?? 0}`])));
+      process.stdout.write(`reconciliation, per transport (sent / acknowledged / distinct keys on the topic): ${
+        ledger.map(([t, c]) => `${t} ${c.sent} / ${c.acknowledged} / ${found[t] ?? 0}`).join(', ')}\n`);
     });
     expect(reconciles()).toBe(true);
   }, 420_000);
