@@ -6,19 +6,17 @@
  * Exports {@link createApiProcess} for tests and benchmarks that run the API in-process with their
  * own topic prefix, index prefix, database and port.
  */
-import { pathToFileURL } from 'node:url';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { createRegistryCodec, type RegistryCodec } from '../core/avro/registry-codec.js';
-import { loadConfig, redactConfig, type Config } from '../core/config.js';
-import { errorMessage } from '../core/errors.js';
+import type { Config } from '../core/config.js';
 import { createKafkaClient, type KafkaClient } from '../core/kafka/client.js';
 import { createRecordProducer } from '../core/kafka/record-producer.js';
-import { Lifecycle, runUntilSignal, type Component } from '../core/lifecycle.js';
-import { createLogger, type Logger } from '../core/log.js';
-import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../core/metrics.js';
-import { checkServices } from '../core/preflight.js';
+import type { Component } from '../core/lifecycle.js';
+import type { Logger } from '../core/log.js';
+import { createMetricsRegistry } from '../core/metrics.js';
+import { runIfEntryPoint, runProcess } from '../core/process-main.js';
 import { createTopicCatalogue, type TopicCatalogue } from '../core/topics.js';
 import { indexNames } from './elasticsearch/indices.js';
 import { createLiveHub } from './live/hub.js';
@@ -114,41 +112,14 @@ export function createApiProcess(options: ApiProcessOptions): ApiProcess {
  *   not answer, or the start or stop error of a component.
  */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
-  const config = loadConfig(env);
-  const logger = createLogger({ level: config.log.level, name: 'api' });
-  logger.info({ config: redactConfig(config) }, 'effective configuration');
-  await checkServices(config, ['kafka', 'schemaRegistry', 'elasticsearch', 'postgres']);
-
-  const metrics = createMetricsRegistry();
-  const api = createApiProcess({ config, logger, metrics });
-  let metricsServer: MetricsServer | undefined;
-  const lifecycle = new Lifecycle(
-    [
-      {
-        name: 'metrics-server',
-        async start() {
-          metricsServer = await startMetricsServer({
-            port: config.metrics.port,
-            registry: metrics,
-            logger,
-            health: () => {
-              const running = lifecycle.state === 'running';
-              return { healthy: running, components: { lifecycle: { healthy: running, detail: lifecycle.state } } };
-            },
-          });
-        },
-        stop: async () => metricsServer?.close(),
-      },
-      ...api.components,
-    ],
-    { logger },
+  await runProcess(
+    {
+      name: 'api',
+      needs: ['kafka', 'schemaRegistry', 'elasticsearch', 'postgres'],
+      components: ({ config, logger, metrics }) => createApiProcess({ config, logger, metrics }).components,
+    },
+    env,
   );
-  await runUntilSignal(lifecycle, { logger, graceMs: config.shutdown.graceMs });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${errorMessage(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, () => main());
