@@ -8,14 +8,9 @@
  * very same bytes again with plain kafkajs transactional producers.
  */
 import { CompressionTypes, Partitioners, type Kafka, type Message } from 'kafkajs';
+import { DEFAULT_PARTITIONS_CONCURRENTLY } from '../../streams/runtime/stateful-worker.js';
 import { readToEnd, waitFor, type TestKernel } from '../../test/support/stack.js';
 
-/**
- * The stateful runner's default `partitionsConcurrently` (streams/runtime/stateful-worker.ts), which
- * the stage benchmarks run with: it has at most this many partitions, each with its own
- * transactional producer, writing at once.
- */
-const RUNNER_PARTITIONS_CONCURRENTLY = 4;
 /** Per produce request, the limits the project's producer keeps (core/kafka/client.ts), so requests have the same shape. */
 const REQUEST_MESSAGES = 500;
 const REQUEST_BYTES = 512 * 1024;
@@ -69,7 +64,8 @@ export async function profileWrites(kernel: TestKernel, input: { readonly name: 
     records: written.length,
     inputs,
     transactions: spread.map(requestsOf),
-    producers: Math.min(input.partitions, RUNNER_PARTITIONS_CONCURRENTLY),
+    // As the runner: one transactional producer per partition it works on at once.
+    producers: Math.min(input.partitions, DEFAULT_PARTITIONS_CONCURRENTLY),
   };
 }
 

@@ -110,6 +110,9 @@ export interface StatefulWorkerDeps {
 /** Attempts at creating the changelog topic while the broker answers with retriable errors (about 8 s in all). */
 const CHANGELOG_ATTEMPTS = 6;
 
+/** {@link StatefulWorkerDeps.partitionsConcurrently} when not given (benchmarks write with as many producers). */
+export const DEFAULT_PARTITIONS_CONCURRENTLY = 4;
+
 /** {@link StatefulWorkerDeps.maxBytesPerPartition} when not given (benchmarks read with the same fetch). */
 export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
@@ -140,7 +143,7 @@ export function createStatefulWorker<In extends RecordName, S>(
   const changelog = changelogTopicName(definition.name, deps.prefix ?? '');
   const groupId = `${deps.prefix ?? ''}${definition.name}`;
   const dlq = catalogue.dlqOf(definition.input);
-  const concurrency = deps.partitionsConcurrently ?? 4;
+  const concurrency = deps.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY;
   const owned = new Map<number, Promise<OwnedPartition<S>>>();
   /** The partitions whose restore finished, for synchronous reads such as {@link StatefulWorker.stateSize}. */
   const ready = new Map<number, OwnedPartition<S>>();
