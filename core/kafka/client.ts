@@ -3,6 +3,8 @@
  * small interfaces below, so the client library can be swapped (node-rdkafka, Confluent's
  * JavaScript client…) on evidence from `make bench` by rewriting this file alone.
  */
+// First: replaces kafkajs's filter of aborted records before kafkajs loads (see that module).
+import './aborted-records.js';
 import {
   Kafka,
   logLevel as KafkaLogLevel,
@@ -110,8 +112,11 @@ export interface MessageBatch {
 /** How a consumer runs. Offsets are committed only through {@link Consumer.commit}. */
 export interface ConsumerRunOptions {
   eachBatch(batch: MessageBatch): Promise<void>;
-  /** Called when partitions are assigned to this member (after a rebalance). */
-  onAssigned?(assignment: ReadonlyArray<{ topic: string; partitions: number[] }>): void;
+  /**
+   * Called when partitions are assigned to this member (after a rebalance), with the member id the
+   * coordinator gave it: a new id means the member was out of the group (evicted) in between.
+   */
+  onAssigned?(assignment: ReadonlyArray<{ topic: string; partitions: number[] }>, member: { readonly memberId: string }): void;
   /**
    * Partitions whose batches may be processed at the same time (each partition stays in order).
    * @default 1
@@ -145,6 +150,13 @@ export interface ConsumerOptions {
    * @default 10485760
    */
   readonly maxBytes?: number;
+  /**
+   * Longest time the broker holds a fetch that found no data. A stopping consumer waits for its
+   * fetch in flight, so this bounds how long a stop takes when the input is idle; a fetch that finds
+   * data returns at once whatever this is.
+   * @default 1000
+   */
+  readonly maxWaitMs?: number;
 }
 
 /** Reads from Kafka as a member of a consumer group. Auto-commit is off: callers commit. */
@@ -207,15 +219,18 @@ export interface KafkaClient {
 }
 
 /**
- * Creates the client. kafkajs log lines are routed into `logger` (child `component: kafka`), at
- * their own level, so broker trouble shows up in the process's structured logs.
+ * Creates the client. kafkajs log lines are routed into `logger` (child `component: kafka`): its
+ * errors and warnings as such, its info lines at debug, and its per-request debug lines at trace
+ * (asked from kafkajs only when the logger is at trace), so broker trouble shows up in the process's
+ * structured logs.
  */
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   const log = logger.child({ component: 'kafka' });
   const kafka = new Kafka({
     clientId: connection.clientId,
     brokers: [...connection.brokers],
-    logLevel: KafkaLogLevel.INFO,
+    // kafkajs's own debug lines (every request and response) only when the logger would show them.
+    logLevel: log.isLevelEnabled('trace') ? KafkaLogLevel.DEBUG : KafkaLogLevel.INFO,
     logCreator: () => (entry: LogEntry) => routeLog(log, entry),
     retry: { initialRetryTime: 100, retries: 8 },
   });
@@ -452,6 +467,7 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, address: string): 
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
     maxBytes: options.maxBytes ?? 10_485_760,
+    maxWaitTimeInMs: options.maxWaitMs ?? 1_000,
     allowAutoTopicCreation: false,
   });
   return {
@@ -474,7 +490,7 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, address: string): 
             topic,
             partitions,
           }));
-          onAssigned(assignment);
+          onAssigned(assignment, { memberId: event.payload.memberId });
         });
       }
       await consumer.run({

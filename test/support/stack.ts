@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../core/config.js';
-import { createLogger, type Logger } from '../../core/log.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../core/log.js';
 import { createKafkaClient, type IncomingMessage, type KafkaClient } from '../../core/kafka/client.js';
 import { createRegistryCodec, type RegistryCodec } from '../../core/avro/registry-codec.js';
 import { createTopicCatalogue, type TopicCatalogue } from '../../core/topics.js';
@@ -54,10 +54,20 @@ export interface TestKernel {
   readonly prefix: string;
 }
 
+/**
+ * `TEST_LOG_LEVEL` (default `warn`): `debug`, or `trace` for every Kafka request, shows what a stuck
+ * integration test was doing.
+ */
+function testLogLevel(): LogLevel {
+  const level = process.env['TEST_LOG_LEVEL'] ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`TEST_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level as LogLevel;
+}
+
 /** Builds a {@link TestKernel} and creates its catalogue's topics (3 partitions each). */
 export async function testKernel(label?: string): Promise<TestKernel> {
   const config = loadConfig(process.env);
-  const logger = createLogger({ level: 'warn', name: 'test' });
+  const logger = createLogger({ level: testLogLevel(), name: 'test' });
   const kafka = createKafkaClient(config.kafka, logger);
   const codec = createRegistryCodec(config.schemaRegistry.url);
   const prefix = uniquePrefix(label);
