@@ -4,8 +4,11 @@ import type { Alert, Reading } from '../../schemas/avro/index.js';
 import { createRecordProducer, type RecordProducer } from '../../core/kafka/record-producer.js';
 import { TransientError } from '../../core/errors.js';
 import { deleteTopics, testKernel, waitFor, type TestKernel } from '../../test/support/stack.js';
+import { changelogTopicName } from '../../core/topics.js';
+import type { KafkaClient } from '../../core/kafka/client.js';
+import { partitionOfKey } from '../../core/kafka/murmur2.js';
 import { jsonStateCodec } from './state-codec.js';
-import { createStatefulWorker, type StatefulWorker, type StatefulWorkerDefinition } from './stateful-worker.js';
+import { createStatefulWorker, type StatefulWorker, type StatefulWorkerDefinition, type StatefulWorkerDeps } from './stateful-worker.js';
 
 /** A toy worker: counts readings per device in state and emits one alert per reading carrying the count. */
 interface Tally {
@@ -21,7 +24,7 @@ function reading(deviceId: string, n: number): Reading {
   return { ...SAMPLE_RECORDS.Reading, deviceId, readingId: `${deviceId}:${n}`, value: n };
 }
 
-function tallyWorker(overrides: Partial<StatefulWorkerDefinition<'Reading', Tally>> = {}): StatefulWorker {
+function tallyWorker(overrides: Partial<StatefulWorkerDefinition<'Reading', Tally>> = {}, kafka: KafkaClient = kernel.kafka, deps: Partial<StatefulWorkerDeps> = {}): StatefulWorker {
   const definition: StatefulWorkerDefinition<'Reading', Tally> = {
     name: 'tally',
     input: kernel.catalogue.readings,
@@ -34,7 +37,7 @@ function tallyWorker(overrides: Partial<StatefulWorkerDefinition<'Reading', Tall
     },
     ...overrides,
   };
-  const worker = createStatefulWorker(definition, { kafka: kernel.kafka, codec: kernel.codec, catalogue: kernel.catalogue, logger: kernel.logger, prefix: kernel.prefix, timerIntervalMs: 100 });
+  const worker = createStatefulWorker(definition, { kafka, codec: kernel.codec, catalogue: kernel.catalogue, logger: kernel.logger, prefix: kernel.prefix, timerIntervalMs: 100, ...deps });
   running.push(worker);
   return worker;
 }
@@ -149,6 +152,102 @@ describe('the stateful worker runner', () => {
     // The failed attempt and its repetition: each looks the batch up first, then handles it, then commits.
     const attempt = ['before solo:1', 'before solo:2', 'before solo:3', 'handle solo:1', 'handle solo:2', 'handle solo:3', 'beforeCommit'];
     expect(log).toEqual([...attempt, ...attempt]);
+  });
+
+  it('skips the records a previous owner committed after this instance had fetched its position, instead of applying them twice', async () => {
+    await producer.produce(kernel.catalogue.readings, [1, 2, 3, 4, 5, 6].map((n) => reading('late', n)));
+    const admin = kernel.kafka.admin();
+    await admin.connect();
+    const partition = (await admin.topicOffsets(kernel.catalogue.readings.name).finally(() => admin.disconnect())).find((o) => o.high === '6')!.partition;
+    // The previous owner's last transaction (readings 1-3 applied: state, outputs, offsets) lands after
+    // this instance's consumer fetched the group's position (0) and before its producer fences.
+    const previousOwnerCommits = async (): Promise<void> => {
+      const zombie = kernel.kafka.producer({ transactionalId: `${kernel.prefix}previous-owner` });
+      await zombie.connect();
+      const tx = await zombie.transaction();
+      await tx.send(changelogTopicName('tally', kernel.prefix), [{ key: 'late', value: jsonStateCodec<Tally>().encode({ count: 3 }), partition }]);
+      await tx.send(kernel.catalogue.alerts.name, [1, 2, 3].map((count) => ({
+        key: 'late',
+        value: kernel.codec.encode(kernel.catalogue.alerts.subject, 'Alert', { ...SAMPLE_RECORDS.Alert, deviceId: 'late', alertId: `late|${count}`, revision: count }),
+      })));
+      await tx.commitOffsetsWith(`${kernel.prefix}tally`, [{ topic: kernel.catalogue.readings.name, partition, offset: '3' }]);
+      await tx.commit();
+      await zombie.disconnect();
+    };
+    let fetched = false;
+    const racing: KafkaClient = {
+      ...kernel.kafka,
+      producer: (options) => {
+        const real = kernel.kafka.producer(options);
+        if (!options?.transactionalId?.endsWith(`.${partition}`) || fetched) return real;
+        fetched = true;
+        return {
+          ...real,
+          async connect() {
+            // Long enough for the consumer to have fetched its position after joining.
+            await new Promise((resolve) => setTimeout(resolve, 1500));
+            await previousOwnerCommits();
+            await real.connect();
+          },
+        };
+      },
+    };
+    await tallyWorker({}, racing).start();
+
+    const alerts = await committedAlerts(6);
+    expect(countsByDevice(alerts)['late']).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('drops the state changes of a timer pass that failed midway, so the keys before the failure are not applied twice', async () => {
+    // Two devices on one partition: their timers run in one pass.
+    const first = 'timer-a';
+    const second = Array.from({ length: 100 }, (_, i) => `timer-b${i}`).find((id) => partitionOfKey(id, 3) === partitionOfKey(first, 3))!;
+    let calls = 0;
+    const worker = tallyWorker({
+      handle({ value }, ctx) {
+        ctx.put(value.deviceId, { count: 1, silentAt: ctx.now() + 500 });
+      },
+      timerOf: (tally) => tally.silentAt,
+      onTimer(key, ctx) {
+        const count = (ctx.get(key)?.count ?? 0) + 100;
+        ctx.put(key, { count });
+        ctx.emit(kernel.catalogue.alerts, { ...SAMPLE_RECORDS.Alert, deviceId: key, alertId: `${key}|${count}`, revision: count });
+        if (++calls === 2) throw new TransientError('simulated failure on the second key of the pass', { code: 'TEST' });
+      },
+    });
+    await worker.start();
+    await producer.produce(kernel.catalogue.readings, [reading(first, 1), reading(second, 1)]);
+
+    const alerts = await committedAlerts(2);
+    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(countsByDevice(alerts)).toEqual({ [first]: [101], [second]: [101] });
+  });
+
+  it('keeps its group session through a batch longer than the session timeout, instead of being evicted and taking its partitions over again', async () => {
+    // Every partition taken over reads the group's committed offsets once (after fencing): counted.
+    let takeovers = 0;
+    const counting: KafkaClient = {
+      ...kernel.kafka,
+      admin: () => {
+        const real = kernel.kafka.admin();
+        return { ...real, groupOffsets: (groupId, topic) => ((takeovers += 1), real.groupOffsets(groupId, topic)) };
+      },
+    };
+    let slow = true;
+    const worker = tallyWorker({
+      async beforeBatch() {
+        // Longer than the 6 s session (the broker's minimum): only heartbeats keep the member in.
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 9000));
+        slow = false;
+      },
+    }, counting, { sessionTimeoutMs: 6000 });
+    await worker.start();
+    await producer.produce(kernel.catalogue.readings, [1, 2, 3].map((n) => reading('slow', n)));
+
+    const alerts = await committedAlerts(3);
+    expect(countsByDevice(alerts)['slow']).toEqual([1, 2, 3]);
+    // Each of the 3 partitions was taken over once: an evicted member rejoins and takes them over again.
+    expect(takeovers).toBe(3);
   });
 
   it('runs timers kept in state, also after a restart', async () => {

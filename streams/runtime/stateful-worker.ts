@@ -98,6 +98,12 @@ export interface StatefulWorkerDeps {
    */
   readonly partitionsConcurrently?: number;
   /**
+   * The consumer group session: a member not heard for this long is evicted and its partitions move.
+   * The runner keeps heartbeating while a batch (a restore included) takes longer.
+   * @default 30000
+   */
+  readonly sessionTimeoutMs?: number;
+  /**
    * Input bytes fetched per partition and request, so at most this much input makes one batch and
    * one transaction. Large batches spread a transaction's fixed round trips, and the changelog
    * write of each key a batch touches, over many records; a fetch asks for this times
@@ -113,6 +119,9 @@ const CHANGELOG_ATTEMPTS = 6;
 /** {@link StatefulWorkerDeps.partitionsConcurrently} when not given (benchmarks write with as many producers). */
 export const DEFAULT_PARTITIONS_CONCURRENTLY = 4;
 
+/** How often a long batch asks for a group heartbeat (kafkajs sends one when its own interval, 3 s, is due). */
+const HEARTBEAT_INTERVAL_MS = 1000;
+
 /** {@link StatefulWorkerDeps.maxBytesPerPartition} when not given (benchmarks read with the same fetch). */
 export const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
@@ -127,6 +136,12 @@ export interface StatefulWorker {
 interface OwnedPartition<S> {
   readonly state: PartitionState<S>;
   readonly producer: Producer;
+  /**
+   * The group's committed input offset, read after this producer fenced the previous owner: the
+   * restored state includes every record before it. The consumer may have fetched its position
+   * before the previous owner's last commit; records below this are skipped, not applied twice.
+   */
+  readonly floor: bigint;
   /** Serialises batches and timer runs of one partition. */
   lock: Promise<void>;
   /** Due time → keys, rebuilt from state at restore and kept current at every commit. */
@@ -148,6 +163,13 @@ export function createStatefulWorker<In extends RecordName, S>(
   /** The partitions whose restore finished, for synchronous reads such as {@link StatefulWorker.stateSize}. */
   const ready = new Map<number, OwnedPartition<S>>();
   let consumer: Consumer | undefined;
+  /** The group member id of the last assignment. */
+  let member: string | undefined;
+  /**
+   * The input partitions of the last assignment. kafkajs may hand over a batch fetched before a
+   * rebalance after it: for a partition that moved, taking it over again would fence its new owner.
+   */
+  let assigned = new Set<number>();
   let timerLoop: NodeJS.Timeout | undefined;
 
   /**
@@ -195,6 +217,7 @@ export function createStatefulWorker<In extends RecordName, S>(
         // Connecting initialises the transactional id: a zombie's open transaction is aborted here,
         // so the changelog read below ends at a stable offset.
         await producer.connect();
+        const floor = await committedOffset(partition);
         const restored = await restorePartitions({ kafka, changelog, partitions: [partition], codec: definition.stateCodec, logger });
         const state = restored.get(partition) ?? new PartitionState<S>();
         const timers = new Map<string, number>();
@@ -204,7 +227,7 @@ export function createStatefulWorker<In extends RecordName, S>(
             if (due !== undefined) timers.set(key, due);
           }
         }
-        const part: OwnedPartition<S> = { state, producer, lock: Promise.resolve(), timers };
+        const part: OwnedPartition<S> = { state, producer, floor, lock: Promise.resolve(), timers };
         ready.set(partition, part);
         return part;
       })();
@@ -212,6 +235,18 @@ export function createStatefulWorker<In extends RecordName, S>(
       owned.set(partition, entry);
     }
     return entry;
+  }
+
+  /** The group's committed offset of an input partition; -1 when it has none. */
+  async function committedOffset(partition: number): Promise<bigint> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.groupOffsets(groupId, definition.input.name);
+      return BigInt(offsets.find((o) => o.partition === partition)?.offset ?? '-1');
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async function release(partition: number): Promise<void> {
@@ -291,8 +326,30 @@ export function createStatefulWorker<In extends RecordName, S>(
     return run;
   }
 
+  /**
+   * Processes a batch while keeping the group session alive: taking a partition over restores its
+   * state first, and restoring a large changelog, or handling a large batch, can outlast the session
+   * timeout. An evicted member's partitions move while it is still working on them, and its next
+   * start would be evicted the same way.
+   */
   async function processBatch(batch: MessageBatch): Promise<void> {
+    const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+    try {
+      await processOwnedBatch(batch);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function processOwnedBatch(batch: MessageBatch): Promise<void> {
+    if (!assigned.has(batch.partition) || !batch.isActive()) return;
     const part = await own(batch.partition);
+    // Never below the floor: committing a lower offset would move the group back over applied records.
+    const messages = batch.messages.filter((message) => BigInt(message.offset) >= part.floor);
+    if (messages.length < batch.messages.length) {
+      logger.info({ partition: batch.partition, skipped: batch.messages.length - messages.length, floor: part.floor.toString() }, 'skipping records the previous owner already applied');
+    }
+    if (messages.length === 0) return;
     await locked(part, async () => {
       const outputs = new Map<TopicSpec, unknown[]>();
       const ctx = context(part, batch.partition, outputs);
@@ -301,7 +358,7 @@ export function createStatefulWorker<In extends RecordName, S>(
         ctx.emit(dlq, deadLetterForMessage(message, err, { stage: definition.name, component: definition.name }));
       };
       const records: WorkerInput<In>[] = [];
-      for (const message of batch.messages) {
+      for (const message of messages) {
         try {
           records.push({ message, value: (await codec.decode(definition.input.record, message.value)).value });
         } catch (err) {
@@ -312,7 +369,7 @@ export function createStatefulWorker<In extends RecordName, S>(
       await definition.beforeBatch?.(batch.partition, records);
       for (const record of records) {
         // A partition revoked mid-batch belongs to another member now; its transaction would be fenced.
-        if (!batch.isActive()) {
+        if (!batch.isActive() || !assigned.has(batch.partition)) {
           part.state.rollback();
           return;
         }
@@ -326,7 +383,7 @@ export function createStatefulWorker<In extends RecordName, S>(
           deadLetter(record.message, err);
         }
       }
-      const last = batch.messages.at(-1);
+      const last = messages.at(-1);
       if (last) await commit(part, batch.partition, outputs, (BigInt(last.offset) + 1n).toString());
     });
   }
@@ -343,7 +400,13 @@ export function createStatefulWorker<In extends RecordName, S>(
       await locked(part, async () => {
         const outputs = new Map<TopicSpec, unknown[]>();
         const ctx = context(part, partition, outputs);
-        for (const key of due) await onTimer(key, ctx);
+        try {
+          for (const key of due) await onTimer(key, ctx);
+        } catch (err) {
+          // The keys handled before the failure changed state whose outputs are dropped with it.
+          part.state.rollback();
+          throw err;
+        }
         await commit(part, partition, outputs);
       }).catch((err: unknown) => logger.warn({ err, partition }, 'timers failed; they run again on the next tick'));
     }
@@ -355,7 +418,12 @@ export function createStatefulWorker<In extends RecordName, S>(
       await ensureChangelog();
       for (const topic of [...definition.outputs, dlq]) await codec.register(topic.subject, topic.record);
       const maxBytesPerPartition = deps.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
-      const created = kafka.consumer({ groupId, maxBytesPerPartition, maxBytes: maxBytesPerPartition * Math.max(1, concurrency) });
+      const created = kafka.consumer({
+        groupId,
+        maxBytesPerPartition,
+        maxBytes: maxBytesPerPartition * Math.max(1, concurrency),
+        ...(deps.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: deps.sessionTimeoutMs }),
+      });
       consumer = created;
       try {
         await created.connect();
@@ -369,9 +437,14 @@ export function createStatefulWorker<In extends RecordName, S>(
       await created.run({
         eachBatch: processBatch,
         partitionsConcurrently: concurrency,
-        onAssigned: (assignment) => {
+        onAssigned: (assignment, { memberId }) => {
           const mine = new Set(assignment.find((a) => a.topic === definition.input.name)?.partitions ?? []);
-          for (const partition of [...owned.keys()]) if (!mine.has(partition)) void release(partition);
+          // A new member id: this instance was out of the group, and another may have owned its
+          // partitions meanwhile. State kept from before is stale then; every partition is restored.
+          const rejoined = member !== undefined && member !== memberId;
+          member = memberId;
+          assigned = mine;
+          for (const partition of [...owned.keys()]) if (rejoined || !mine.has(partition)) void release(partition);
           // Restore eagerly, so a quiet partition's timers run without waiting for its next record.
           for (const partition of mine) own(partition).catch((err: unknown) => logger.warn({ err, partition }, 'restore failed; retried on the next batch'));
         },
