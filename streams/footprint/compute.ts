@@ -25,6 +25,37 @@ export interface ConsumptionLine {
   readonly periodEndAt: number;
 }
 
+/**
+ * A register of the organisation that counts toward the footprint, as PostgreSQL holds it, and the
+ * months it existed in: until it has a line in such a month, the month's scope is not FINAL.
+ */
+export interface ExpectedRegister {
+  readonly registerId: string;
+  readonly scope: Scope;
+  /**
+   * Expected in the months after this one (`YYYY-MM`, the register's own calendar): the month
+   * holding the instant just before its device was first seen. Consumption writes a month only
+   * when the register has a point at or before the month's start.
+   */
+  readonly after: string;
+  /** Expected up to and including this month: a retired device's last heard month; null while not retired. */
+  readonly through: string | null;
+}
+
+/**
+ * The registers expected in `month` for `scope` that have no line in it yet, by id: while there
+ * are any, the scope is PROVISIONAL even if every line it has is FINAL.
+ */
+export function awaitedRegisters(month: string, scope: Scope, lines: Readonly<Record<string, ConsumptionLine>>,
+  expected: readonly ExpectedRegister[]): string[] {
+  const out: string[] = [];
+  for (const e of expected) {
+    if (e.scope !== scope || month <= e.after || (e.through !== null && month > e.through)) continue;
+    if (lines[e.registerId] === undefined) out.push(e.registerId);
+  }
+  return out.sort();
+}
+
 /** Why a register's line is not in a footprint. */
 export type LineIssue = 'open' | 'no_region' | 'no_factor' | 'unit_mismatch';
 
@@ -32,7 +63,10 @@ export type LineIssue = 'open' | 'no_region' | 'no_factor' | 'unit_mismatch';
 export interface ScopeFootprint {
   readonly lines: FootprintLine[];
   readonly emissionsKgCo2e: string;
-  /** PROVISIONAL while any of the scope's registers is PROVISIONAL (open ones included), else FINAL. */
+  /**
+   * PROVISIONAL while any of the scope's registers is PROVISIONAL (open ones included), else FINAL;
+   * the handler also holds it PROVISIONAL while an expected register has no line ({@link awaitedRegisters}).
+   */
   readonly baseStatus: 'PROVISIONAL' | 'FINAL';
   readonly periodStartAt: number;
   readonly periodEndAt: number;

@@ -45,10 +45,26 @@ beforeAll(async () => {
   db = new pg.Pool({ connectionString: kernel.config.postgres.url, max: 2 });
   await db.query('INSERT INTO organisations (id, name, region) VALUES ($1, $2, $3)', [id('org'), 'Footprint test', id('GRID')]);
   await db.query(`INSERT INTO sites (id, organisation_id, name, time_zone) VALUES ($1, $2, 'Plant', 'Europe/Minsk')`, [id('site'), id('org')]);
-  for (const [name, medium] of [['el-a', 'electricity'], ['el-b', 'electricity'], ['gas', 'gas'], ['water', 'water']] as const) {
+  // The registers the organisation had: every counted one heard before March must report before March is FINAL;
+  // a meter retired (last heard) in January and one first heard during March do not hold it.
+  const registry = [
+    ['el-a', 'electricity', 'energy', 'Wh', 'active', '2026-01-15T10:00:00Z', null],
+    ['el-b', 'electricity', 'energy', 'Wh', 'active', '2026-01-15T10:00:00Z', null],
+    ['gas', 'gas', 'volume', 'm3', 'active', '2026-01-15T10:00:00Z', null],
+    ['gas-late', 'gas', 'volume', 'm3', 'active', '2026-01-15T10:00:00Z', null],
+    ['water', 'water', 'volume', 'm3', 'active', '2026-01-15T10:00:00Z', null],
+    ['el-retired', 'electricity', 'energy', 'Wh', 'retired', '2025-06-01T10:00:00Z', '2026-01-20T10:00:00Z'],
+    ['el-new', 'electricity', 'energy', 'Wh', 'new', '2026-03-10T10:00:00Z', null],
+  ] as const;
+  for (const [name, medium, registerKey, unit, status, firstSeen, lastSeen] of registry) {
     devices.push(`mbus:${id(name)}`);
-    await db.query(`INSERT INTO devices (id, organisation_id, site_id, medium, codec, status) VALUES ($1, $2, $3, $4, 'mbus', 'active')`,
-      [`mbus:${id(name)}`, id('org'), id('site'), medium]);
+    await db.query(
+      `INSERT INTO devices (id, organisation_id, site_id, medium, codec, status, first_seen_at, last_seen_at)
+       VALUES ($1, $2, $3, $4, 'mbus', $5, $6, coalesce($7, now()))`,
+      [`mbus:${id(name)}`, id('org'), id('site'), medium, status, firstSeen, lastSeen],
+    );
+    await db.query(`INSERT INTO registers (id, device_id, register_key, quantity, unit, cumulative) VALUES ($1, $2, $3, $3, $4, true)`,
+      [id(`reg-${name}`), `mbus:${id(name)}`, registerKey, unit]);
   }
   await db.query(
     `INSERT INTO emission_factors (id, resource, region, kg_co2e_per_unit, unit, scope, source, valid_from) VALUES
@@ -63,6 +79,7 @@ afterAll(async () => {
   await producer?.stop();
   if (db !== undefined) {
     await db.query('DELETE FROM emission_factors WHERE id LIKE $1', [`${tag}-%`]);
+    await db.query('DELETE FROM registers WHERE device_id = ANY($1)', [devices]);
     await db.query('DELETE FROM devices WHERE id = ANY($1)', [devices]);
     await db.query('DELETE FROM sites WHERE id = $1', [id('site')]);
     await db.query('DELETE FROM organisations WHERE id = $1', [id('org')]);
@@ -72,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('the footprint workers on the local stack', () => {
-  it('brings an organisation\'s registers from different partitions together into one footprint per scope', async () => {
+  it('brings an organisation\'s registers from different partitions together into one footprint per scope, FINAL once every register it had has reported', async () => {
     const records = [
       monthly(id('reg-el-a'), `mbus:${id('el-a')}`, 'energy', 'Wh', '1000000'),
       monthly(id('reg-el-b'), `mbus:${id('el-b')}`, 'energy', 'Wh', '2500000.5'),
@@ -88,21 +105,31 @@ describe('the footprint workers on the local stack', () => {
 
     const all = await waitFor('footprints with both electricity registers and the gas register', async () => {
       const got = await footprints();
-      return latest(got, 'SCOPE_2')?.lines.length === 2 && latest(got, 'SCOPE_1') !== undefined && got;
+      return latest(got, 'SCOPE_2')?.status === 'FINAL' && latest(got, 'SCOPE_1') !== undefined && got;
     }, { timeoutMs: 90_000, intervalMs: 500 });
     expect(partitions.size).toBeGreaterThan(1);
     const scope2 = latest(all, 'SCOPE_2')!;
     expect(scope2).toMatchObject({ organisationId: id('org'), month: '2026-03', periodStartAt: START, periodEndAt: END });
-    // FINAL, or RESTATED when the second register arrived after a check had already written the first.
-    expect(['FINAL', 'RESTATED']).toContain(scope2.status);
+    // FINAL only with both electricity registers (a check between them writes PROVISIONAL): never restated.
+    expect(all.filter((f) => f.scope === 'SCOPE_2').map((f) => f.status)).not.toContain('RESTATED');
     // 3,500,000.5 Wh × 0.0004 kg/Wh.
     expect(scope2.emissionsKgCo2e).toBe('1400.000200000');
     expect(scope2.lines.map((l) => [l.registerId, l.factorKgCo2ePerUnit, l.emissionsKgCo2e])).toEqual([
       [id('reg-el-a'), '0.000400000', '400.000000000'],
       [id('reg-el-b'), '0.000400000', '1000.000200000'],
     ]);
-    expect(latest(all, 'SCOPE_1')).toMatchObject({ emissionsKgCo2e: '200.500000000', revision: 1, status: 'FINAL' });
+    // The second gas register is known in PostgreSQL but has not reported: scope 1 waits for it.
+    expect(latest(all, 'SCOPE_1')).toMatchObject({ emissionsKgCo2e: '200.500000000', revision: 1, status: 'PROVISIONAL' });
     expect(all.flatMap((f) => f.lines.map((l) => l.registerId))).not.toContain(id('reg-water'));
+
+    await producer.produce(kernel.catalogue.consumptionMonthly, [monthly(id('reg-gas-late'), `mbus:${id('gas-late')}`, 'volume', 'm3', '50')]);
+    const scope1 = await waitFor('scope 1 FINAL with the late gas register', async () => {
+      const f = latest(await footprints(), 'SCOPE_1');
+      return f?.status === 'FINAL' && f;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(scope1).toMatchObject({ emissionsKgCo2e: '300.500000000', revision: 2 });
+    expect(scope1.lines.map((l) => l.registerId)).toEqual([id('reg-gas'), id('reg-gas-late')]);
+    expect((await footprints()).map((f) => f.status)).not.toContain('RESTATED');
   });
 
   it('recomputes the months a factor change touches: an update restates scope 2, an organisation\'s own factor restates scope 1', async () => {
@@ -123,10 +150,12 @@ describe('the footprint workers on the local stack', () => {
     );
     const own = await waitFor('scope 1 restated with the organisation\'s own factor', async () => {
       const f = latest(await footprints(), 'SCOPE_1');
-      return f !== undefined && f.revision === 2 && f;
+      return f !== undefined && f.revision === 3 && f;
     }, { timeoutMs: 60_000, intervalMs: 500 });
-    expect(own).toMatchObject({ status: 'RESTATED', emissionsKgCo2e: '190.475000000' });
-    expect(own.lines[0]).toMatchObject({ factorId: id('ef-gas-own'), factorSource: 'Own supplier 2026' });
+    // 150.25 m3 × 1.9 kg/m3.
+    expect(own).toMatchObject({ status: 'RESTATED', emissionsKgCo2e: '285.475000000' });
+    expect(own.lines.map((l) => l.factorId)).toEqual([id('ef-gas-own'), id('ef-gas-own')]);
+    expect(own.lines[0]).toMatchObject({ factorSource: 'Own supplier 2026' });
     // Each change wrote one record per scope it touched, nothing more.
     const after = await footprints();
     expect(after.filter((f) => f.scope === 'SCOPE_2').length).toBe(before.filter((f) => f.scope === 'SCOPE_2').length + 1);

@@ -5,7 +5,7 @@
 import type { Consumption, Footprint } from '../../schemas/avro/index.js';
 import type { TopicCatalogue } from '../../core/topics.js';
 import type { WorkerContext, WorkerInput } from '../runtime/stateful-worker.js';
-import { computeScope, lineFactor, nextFootprint, SCOPES, type ConsumptionLine, type LineIssue } from './compute.js';
+import { awaitedRegisters, computeScope, lineFactor, nextFootprint, SCOPES, type ConsumptionLine, type ExpectedRegister, type LineIssue, type Scope, type ScopeFootprint } from './compute.js';
 import type { FactorSource } from './factors.js';
 import type { FootprintDirectory } from './registry.js';
 import { registerResource } from './resources.js';
@@ -14,15 +14,20 @@ import { monthKey, type FootprintState, type MonthState, type OrganisationState 
 /** What happened to a consumption record. */
 export type ConsumptionOutcome = 'used' | 'stale' | 'not_counted' | 'unassigned';
 
+/** What caused a footprint record: new consumption, a changed factor table, or the organisation's registers in PostgreSQL. */
+export type FootprintTrigger = 'consumption' | 'factors' | 'registry';
+
 /** Counters the handler reports to. */
 export interface FootprintCounters {
   consumption(outcome: ConsumptionOutcome): void;
   /** A counted register left out of its footprint, and why. */
   lineIssue(issue: LineIssue): void;
-  footprint(trigger: 'consumption' | 'factors'): void;
+  footprint(trigger: FootprintTrigger): void;
+  /** A check could not read the organisation's registers; the months it needed them for wait for the next check. */
+  registryError(): void;
 }
 
-const NO_COUNTERS: FootprintCounters = { consumption: () => undefined, lineIssue: () => undefined, footprint: () => undefined };
+const NO_COUNTERS: FootprintCounters = { consumption: () => undefined, lineIssue: () => undefined, footprint: () => undefined, registryError: () => undefined };
 
 /** Everything the handler needs. */
 export interface FootprintHandlerDeps {
@@ -37,27 +42,56 @@ export interface FootprintHandlerDeps {
 export interface FootprintHandler {
   handle(record: WorkerInput<'Consumption'>, ctx: WorkerContext<FootprintState>): void;
   timerOf(value: FootprintState): number | undefined;
-  onTimer(key: string, ctx: WorkerContext<FootprintState>): void;
+  onTimer(key: string, ctx: WorkerContext<FootprintState>): Promise<void>;
 }
 
 export function createFootprintHandler(deps: FootprintHandlerDeps): FootprintHandler {
   const { catalogue, factors, directory } = deps;
   const counters = deps.counters ?? NO_COUNTERS;
 
-  /** Writes each scope whose result changed; returns the month with its new marks. */
-  function recompute(ctx: WorkerContext<FootprintState>, month: MonthState, trigger: 'consumption' | 'factors'): MonthState {
+  /** Each scope's result from the month's lines alone. */
+  function computeMonth(month: MonthState): ReadonlyArray<readonly [Scope, ScopeFootprint | undefined]> {
     const table = factors.current();
     const lines = Object.values(month.lines);
+    return SCOPES.map((scope) => [scope, computeScope(month.organisationId, month.month, scope, lines, table)] as const);
+  }
+
+  /**
+   * A scope whose lines are all FINAL but that was never written FINAL: it is FINAL only once every
+   * register the organisation had in the month has a line (README: status). After a FINAL record,
+   * later registers restate it as before.
+   */
+  const firstFinal = (month: MonthState, scope: Scope, computed: ScopeFootprint | undefined): boolean =>
+    computed?.baseStatus === 'FINAL' && month.scopes[scope]?.wasFinal !== true;
+
+  /**
+   * Writes each scope whose result changed; returns the month with its new marks, and whether a
+   * scope waits for registers (or, `expected` undefined, for the registry to answer).
+   */
+  function recompute(ctx: WorkerContext<FootprintState>, month: MonthState, results: ReturnType<typeof computeMonth>, trigger: FootprintTrigger,
+    expected: readonly ExpectedRegister[] | undefined): { month: MonthState; waiting: boolean } {
     let scopes = month.scopes;
-    for (const scope of SCOPES) {
-      const computed = computeScope(month.organisationId, month.month, scope, lines, table);
+    let waiting = false;
+    for (const [scope, result] of results) {
+      let computed = result;
+      if (computed !== undefined && firstFinal(month, scope, computed)) {
+        // Without the registry the status cannot be told: the scope is decided at the next check.
+        if (expected === undefined) {
+          waiting = true;
+          continue;
+        }
+        if (awaitedRegisters(month.month, scope, month.lines, expected).length > 0) {
+          waiting = true;
+          computed = { ...computed, baseStatus: 'PROVISIONAL' };
+        }
+      }
       const next = nextFootprint(month.organisationId, month.month, scope, computed, scopes[scope], ctx.now());
       if (next === undefined) continue;
       ctx.emit(catalogue.footprintMonthly, next.record satisfies Footprint);
       counters.footprint(trigger);
       scopes = { ...scopes, [scope]: next.mark };
     }
-    return scopes === month.scopes ? month : { ...month, scopes };
+    return { month: scopes === month.scopes ? month : { ...month, scopes }, waiting };
   }
 
   function lineOf(c: Consumption, organisationId: string): ConsumptionLine | undefined {
@@ -118,19 +152,40 @@ export function createFootprintHandler(deps: FootprintHandlerDeps): FootprintHan
       return value.kind === 'organisation' ? value.checkedAt + deps.factorCheckMs : undefined;
     },
 
-    onTimer(key, ctx) {
+    async onTimer(key, ctx) {
       const organisation = ctx.get(key);
       if (organisation?.kind !== 'organisation') return;
       const { version } = factors.current();
       const factorsChanged = version !== '' && version !== organisation.factorsVersion;
-      for (const month of factorsChanged ? organisation.months : organisation.changed) {
-        const mKey = monthKey(key, month);
-        const state = ctx.get(mKey) as MonthState | undefined;
-        if (state === undefined) continue;
-        const next = recompute(ctx, state, organisation.changed.includes(month) ? 'consumption' : 'factors');
-        if (next !== state) ctx.put(mKey, next);
+      const held = organisation.waiting ?? [];
+      const due = factorsChanged ? organisation.months : [...new Set([...organisation.changed, ...held])].sort();
+      const months = due.flatMap((month) => {
+        const state = ctx.get(monthKey(key, month));
+        return state?.kind === 'month' ? [{ state, results: computeMonth(state) }] : [];
+      });
+      // The organisation's registers (one cached query) only when a scope is about to be FINAL for the
+      // first time; read before anything is written, and a failure only defers those scopes.
+      let expected: readonly ExpectedRegister[] | undefined = [];
+      if (months.some(({ state, results }) => results.some(([scope, computed]) => firstFinal(state, scope, computed)))) {
+        expected = await Promise.resolve().then(() => directory.expectedRegisters(key)).catch(() => {
+          counters.registryError();
+          return undefined;
+        });
       }
-      ctx.put(key, { ...organisation, changed: [], factorsVersion: factorsChanged ? version : organisation.factorsVersion, checkedAt: ctx.now() });
+      const waiting: string[] = [];
+      for (const { state, results } of months) {
+        const trigger: FootprintTrigger = organisation.changed.includes(state.month) ? 'consumption' : factorsChanged ? 'factors' : 'registry';
+        const next = recompute(ctx, state, results, trigger, expected);
+        if (next.month !== state) ctx.put(monthKey(key, state.month), next.month);
+        if (next.waiting) waiting.push(state.month);
+      }
+      ctx.put(key, {
+        ...organisation,
+        changed: [],
+        waiting,
+        factorsVersion: factorsChanged ? version : organisation.factorsVersion,
+        checkedAt: ctx.now(),
+      });
     },
   };
 }

@@ -17,13 +17,19 @@ export function createFootprintMetrics(registry: Registry): FootprintCounters {
   });
   const footprints = new Counter({
     name: 'meterflux_footprint_records_total',
-    help: 'Footprint records written, by what caused them: consumption or factors (a changed emission factor).',
+    help: 'Footprint records written, by what caused them: consumption, factors (a changed emission factor) or registry (a register the month waited for left the organisation\'s registers in PostgreSQL, e.g. retired).',
     labelNames: ['trigger'],
+    registers: [registry],
+  });
+  const registryErrors = new Counter({
+    name: 'meterflux_footprint_registry_errors_total',
+    help: 'Checks that could not read an organisation\'s registers from PostgreSQL; the months that needed them are decided at the next check.',
     registers: [registry],
   });
   return {
     consumption: (outcome) => consumption.inc({ outcome }),
     lineIssue: (issue) => issues.inc({ issue }),
     footprint: (trigger) => footprints.inc({ trigger }),
+    registryError: () => registryErrors.inc(),
   };
 }

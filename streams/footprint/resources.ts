@@ -25,6 +25,9 @@ const RULES: Readonly<Record<string, { readonly registerKey: string; readonly re
   steam: { registerKey: 'energy', resource: { resource: 'HEAT', scope: 'SCOPE_2', factorResource: 'heat', unit: 'Wh' } },
 };
 
+/** The media whose registers may count (`devices.medium`). */
+export const COUNTED_MEDIA: readonly string[] = Object.keys(RULES);
+
 /** What a register is for the footprint, or undefined when it does not count (water, tariff registers, unknown media). */
 export function registerResource(medium: string | null | undefined, registerKey: string, unit: string): RegisterResource | undefined {
   const rule = medium == null ? undefined : RULES[medium];

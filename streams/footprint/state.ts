@@ -4,7 +4,7 @@
  *
  * | key | value |
  * | --- | --- |
- * | `{organisationId}` | {@link OrganisationState}: its months, those with unwritten changes, and the factor table version they were last computed with |
+ * | `{organisationId}` | {@link OrganisationState}: its months, those with unwritten changes, those waiting for registers, and the factor table version they were last computed with |
  * | `{organisationId}\|{month}` | {@link MonthState}: the month's latest line per register, and per scope the last record's revision and content |
  */
 import { jsonStateCodec, type StateCodec } from '../runtime/state-codec.js';
@@ -25,6 +25,13 @@ export interface OrganisationState {
   readonly months: readonly string[];
   /** Months with consumption changes not yet written, ascending. */
   readonly changed: readonly string[];
+  /**
+   * Months whose lines are all FINAL but that are not yet written FINAL because a register of the
+   * organisation has no line in them (or the registry did not answer): checked again at every
+   * check, so a register retired in PostgreSQL releases them. Ascending; absent in state written
+   * before this field (none).
+   */
+  readonly waiting?: readonly string[];
   /** Digest of the factor table the months were last checked against. */
   readonly factorsVersion: string;
   /** When the months were last checked against the factor table (wall clock), epoch ms. */
