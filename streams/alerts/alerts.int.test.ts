@@ -24,6 +24,8 @@ const tag = randomBytes(4).toString('hex');
 const organisation = `org-alerts-${tag}`;
 const meter = `mbus:${String(Math.floor(Math.random() * 90_000_000) + 10_000_000)}2c2d1b07`;
 const station = `station:alerts-${tag}`;
+/** A meter whose uplinks stop yielding readings; decode still records them as devices.last_seen_at. */
+const quietMeter = `mbus:${String(Math.floor(Math.random() * 90_000_000) + 10_000_000)}2c2d1b07`;
 
 async function startWorker(): Promise<void> {
   const config = loadConfig({ ...process.env, ALERTS_SILENCE_FACTOR: '3', ALERTS_DEFAULT_INTERVAL_S: '3600' });
@@ -72,6 +74,13 @@ function reading(deviceId: string, overrides: Partial<Reading> = {}): Reading {
   };
 }
 
+/** What decode writes for an uplink it took (streams/decode/registry-writes.ts): last seen, forward only. */
+async function seen(deviceId: string, receivedAt: number): Promise<void> {
+  await db.query('UPDATE devices SET last_seen_at = GREATEST(last_seen_at, to_timestamp($2::bigint / 1000.0)) WHERE id = $1', [deviceId, receivedAt]);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const of = (deviceId: string, kind: Alert['kind']) => alerts.filter((a) => a.deviceId === deviceId && a.kind === kind);
 
 beforeAll(async () => {
@@ -82,6 +91,7 @@ beforeAll(async () => {
   await db.query('INSERT INTO organisations (id, name) VALUES ($1, $2)', [organisation, 'Alerts test utility']);
   // Expected every 60 s: silent after 3 × 60 s of the test's clock.
   await db.query(`INSERT INTO devices (id, organisation_id, medium, status, expected_interval_s) VALUES ($1, $2, 'water', 'active', 60)`, [meter, organisation]);
+  await db.query(`INSERT INTO devices (id, organisation_id, medium, status, expected_interval_s) VALUES ($1, $2, 'water', 'active', 60)`, [quietMeter, organisation]);
   await db.query(`INSERT INTO devices (id, organisation_id, station_id, medium, status, expected_interval_s) VALUES ($1, $2, $3, 'ghg_station', 'active', 60)`,
     [station, organisation, station.slice('station:'.length)]);
   // The organisation's CH4 levels, and a stricter one of the station's own that replaces them.
@@ -157,4 +167,52 @@ describe('the alerts worker on the local stack', () => {
       ['CH4', 'CLEARED', 'INFO', null, 2],
     ]);
   }, 120_000);
+
+  it('takes devices.last_seen_at as contact: a meter whose readings stop but whose uplinks decode records is not raised, and an open silence clears at the next re-check', async () => {
+    if (worker === undefined) await startWorker();
+    const before = current!.worker.stateSize();
+    await producer.produce(kernel.catalogue.readings, [reading(quietMeter)]);
+    const readAt = clock;
+    await seen(quietMeter, readAt);
+    await waitFor('the quiet meter to be in the worker state', () => current!.worker.stateSize() > before, { timeoutMs: 60_000 });
+
+    // No more readings; decode keeps recording the meter's uplinks (status only) in PostgreSQL,
+    // every 20 s of the test's clock, over three windows (3 × 3 min).
+    let lastSeen = readAt;
+    while (clock < readAt + 9 * 60_000) {
+      lastSeen = clock + 20_000;
+      await seen(quietMeter, lastSeen);
+      clock = lastSeen;
+      await sleep(200);
+    }
+    expect(of(quietMeter, 'DEVICE_SILENT')).toEqual([]);
+
+    // Decode records nothing more: silent one window after the last recorded uplink, not after the reading.
+    const raised = await waitFor('DEVICE_SILENT of the quiet meter', () => {
+      clock += 5_000;
+      return of(quietMeter, 'DEVICE_SILENT')[0];
+    }, { timeoutMs: 60_000 });
+    expect(raised).toMatchObject({ state: 'RAISED', raisedAt: lastSeen + 3 * 60_000, details: expect.objectContaining({ lastHeardAt: new Date(lastSeen).toISOString() }) });
+
+    // An uplink again, without a reading: cleared at the next re-check, at most a window (3 min) later.
+    clock += 10_000;
+    const talkedAt = clock;
+    await seen(quietMeter, talkedAt);
+    const cleared = await waitFor('DEVICE_SILENT of the quiet meter to clear', () => {
+      const found = of(quietMeter, 'DEVICE_SILENT')[1];
+      if (found === undefined) clock += 5_000;
+      return found;
+    }, { timeoutMs: 60_000 });
+    expect(cleared).toMatchObject({
+      alertId: raised.alertId,
+      state: 'CLEARED',
+      clearedAt: talkedAt,
+      revision: 2,
+      details: expect.objectContaining({ heardVia: 'devices.last_seen_at', lastHeardAt: new Date(lastSeen).toISOString() }),
+    });
+    expect(cleared.message).toMatch(/^Device sent an uplink again after /);
+    // Without re-checks the next look would be the escalation, heardAt + 4 windows (about 8 min after the raise).
+    expect(clock - talkedAt).toBeLessThanOrEqual(3 * 60_000 + 60_000);
+    expect(of(quietMeter, 'DEVICE_SILENT')).toHaveLength(2);
+  }, 180_000);
 });

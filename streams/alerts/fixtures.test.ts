@@ -76,7 +76,7 @@ function run(scenario: Scenario): Alert[] {
   const registry: AlertsRegistry = {
     prefetchDevices: async () => undefined,
     prefetchThresholds: async () => undefined,
-    device: (id) => (id === deviceId ? { deviceId, status: 'active', medium: scenario.device.medium, expectedIntervalS: 900, organisationId: 'org-fixture' } : undefined),
+    device: (id) => (id === deviceId ? { deviceId, status: 'active', medium: scenario.device.medium, expectedIntervalS: 900, organisationId: 'org-fixture', lastSeenAt: null } : undefined),
     thresholds: () => scenario.thresholds ?? [],
   };
   const handler = createAlertsHandler({ catalogue, registry, rules: { factor: 3, defaultIntervalS: 3600, continuousFlowHours: 24 } });

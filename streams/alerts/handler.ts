@@ -6,7 +6,10 @@
  * 2. A water or gas meter's volume or flow reading extends or ends its continuous-flow evidence
  *    (flow.ts).
  * 3. A station's CO₂, CH₄ or N₂O sample is held against its thresholds (concentration.ts).
- * 4. A due timer raises or escalates DEVICE_SILENT, after reading the device's registry row again.
+ * 4. A due timer reads the device's registry row again; when its `last_seen_at` (decode keeps it
+ *    for every uplink it takes, readings or not, throttled) is newer than the time the device was
+ *    last heard, the device was heard then, as by a reading received at that time (1). Then it
+ *    raises, escalates, re-checks or clears DEVICE_SILENT.
  *
  * Every change goes through decode's {@link AlertLedger}, so ids, revisions and the
  * RAISED/UPDATED/CLEARED lifecycle are the same as for the alerts decode raises; this worker never
@@ -40,7 +43,10 @@ export interface AlertsHandler {
   /** Loads the batch's device rows, then the thresholds of the organisations of its gas samples. */
   beforeBatch(partition: number, records: readonly WorkerInput<'Reading'>[]): Promise<void>;
   timerOf(state: AlertsState): number | undefined;
-  /** Re-reads the device's registry row (cached), then raises, escalates or clears its silence. */
+  /**
+   * Re-reads the device's registry row (cached), takes a newer `last_seen_at` as contact, then
+   * raises, escalates, re-checks or clears its silence.
+   */
   onTimer(key: string, ctx: WorkerContext<AlertsState>): Promise<void>;
 }
 
@@ -148,8 +154,21 @@ export function createAlertsHandler(deps: AlertsHandlerDeps): AlertsHandler {
       const state = asDeviceState(ctx.get(key));
       if (state === undefined) return;
       await registry.prefetchDevices([key]);
+      const device = registry.device(key);
+      const windowMs = silenceWindowMs(device, rules);
+      const clock = clockOf(ctx, false);
       const ledger = new AlertLedger({ deviceId: key, organisationId: state.organisationId, siteId: state.siteId }, state.alerts);
-      const silence = checkSilence(ledger, state.silence, silenceWindowMs(registry.device(key), rules), ctx.now(), clockOf(ctx, false), rules);
+      let silence = state.silence;
+      // Contact decode recorded in the registry (uplinks without readings count): heard then, as by
+      // a reading received at that time. It clears an open silence only when it is within the window
+      // of the wall clock, not of the partition clock: that clock says how far this worker has read
+      // its own input (and is stale when a quiet partition is looked at anew), while the registry is
+      // not behind it; so contact older than a window by the wall clock never clears, and a silence
+      // cleared here is not raised again by the next check. For the same reason the registry's time
+      // does not move the partition clock. A retired device is left to checkSilence.
+      const lastSeenAt = device?.lastSeenAt ?? null;
+      if (windowMs > 0 && lastSeenAt !== null && lastSeenAt > silence.heardAt) silence = heard(ledger, silence, lastSeenAt, windowMs, ctx.now(), 'registry');
+      silence = checkSilence(ledger, silence, windowMs, ctx.now(), clock, rules);
       ctx.put(key, { ...state, silence, alerts: ledger.marks() });
       emit(ctx, ledger);
     },

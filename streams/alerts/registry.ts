@@ -1,6 +1,6 @@
 /**
- * What the alerts worker reads from the registry (PostgreSQL): each device's status, medium and
- * expected interval, and the concentration thresholds of each organisation. Lookups are made in
+ * What the alerts worker reads from the registry (PostgreSQL): each device's status, medium,
+ * expected interval and last seen time, and the concentration thresholds of each organisation. Lookups are made in
  * bulk, once per fetched batch (the runner's `beforeBatch`: one query for the batch's devices not
  * cached, one for the thresholds of the organisations whose stations report gases in it), and cached in process memory for `ttlMs`, so
  * an operator's change takes effect within that time. A failed query throws: the batch is processed
@@ -18,6 +18,15 @@ export interface DeviceFacts {
   readonly medium: string | null;
   readonly expectedIntervalS: number | null;
   readonly organisationId: string | null;
+  /**
+   * `devices.last_seen_at`, epoch ms; null before decode took an uplink of the device. Decode
+   * (streams/decode, registry-writes.ts) moves it forward only, to the `receivedAt` of an uplink
+   * it decoded (readings or not; not a duplicate, not a dead-lettered one): on the device's first
+   * uplink, then at most every `seenThrottleMs` (5 min) of receipt time, sooner when the battery
+   * changes band, the first position or another firmware arrives, or it fills in a fact the row
+   * lacked. So it lags the device's latest uplink by up to the throttle plus one interval.
+   */
+  readonly lastSeenAt: number | null;
 }
 
 /** A pool or a client. */
@@ -100,8 +109,17 @@ export function createAlertsRegistry(options: AlertsRegistryOptions): AlertsRegi
 
   async function loadDevices(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const { rows } = await db.query<{ id: string; status: string; medium: string | null; expected_interval_s: number | null; organisation_id: string | null }>(
-      'SELECT id, status, medium, expected_interval_s, organisation_id FROM devices WHERE id = ANY($1::text[])',
+    const { rows } = await db.query<{
+      id: string;
+      status: string;
+      medium: string | null;
+      expected_interval_s: number | null;
+      organisation_id: string | null;
+      last_seen_ms: number | null;
+    }>(
+      `SELECT id, status, medium, expected_interval_s, organisation_id,
+              round(extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
+       FROM devices WHERE id = ANY($1::text[])`,
       [ids],
     );
     const found = new Map(rows.map((r) => [r.id, r]));
@@ -113,6 +131,7 @@ export function createAlertsRegistry(options: AlertsRegistryOptions): AlertsRegi
         medium: row.medium,
         expectedIntervalS: row.expected_interval_s,
         organisationId: row.organisation_id,
+        lastSeenAt: row.last_seen_ms,
       });
     }
   }

@@ -32,18 +32,65 @@ describe('DEVICE_SILENT', () => {
       expect.objectContaining({ alertId: 'DEVICE_SILENT|mbus:1002038704771403|', state: 'RAISED', severity: 'WARNING', raisedAt: T0 + 3 * H, updatedAt: T0 + 3 * H, revision: 1 }),
     ]);
     expect(ledger.emitted[0]!.details).toMatchObject({ lastHeardAt: new Date(T0).toISOString(), silentForMs: String(3 * H) });
-    expect(silenceDueAt(track, rules)).toBe(T0 + 12 * H);
+    // Open: looked at again 15 minutes later (contact may show in the registry), not only at the escalation.
+    expect(silenceDueAt(track, rules)).toBe(T0 + 3 * H + 35 * 60_000);
 
     ledger = new AlertLedger(target, ledger.marks());
     track = checkSilence(ledger, track, 3 * H, T0 + 12 * H, T0 + 12 * H, rules);
     expect(ledger.emitted).toEqual([expect.objectContaining({ state: 'UPDATED', severity: 'CRITICAL', raisedAt: T0 + 3 * H, updatedAt: T0 + 12 * H, revision: 2 })]);
-    expect(silenceDueAt(track, rules)).toBeUndefined();
+    expect(silenceDueAt(track, rules)).toBe(T0 + 12 * H + 15 * 60_000);
 
     ledger = new AlertLedger(target, ledger.marks());
     track = heard(ledger, track, T0 + 13 * H, 3 * H, T0 + 13 * H + 1000);
     expect(ledger.emitted).toEqual([expect.objectContaining({ state: 'CLEARED', clearedAt: T0 + 13 * H, raisedAt: T0 + 3 * H, revision: 3 })]);
     expect(ledger.emitted[0]!.message).toBe('Device sent a reading again after 13 h');
+    expect(ledger.emitted[0]!.details).toMatchObject({ heardVia: 'reading.v1' });
     expect(track).toEqual({ heardAt: T0 + 13 * H, windowMs: 3 * H, level: 0 });
+  });
+
+  it('re-checks an open silence at min(window, recheckOpenMs) after each check, or at the escalation when that comes first', () => {
+    const M = 60_000;
+    // Window 3 h: every 15 min by default, or as configured.
+    let ledger = new AlertLedger(target, {});
+    let track = checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 3 * H, T0 + 3 * H, rules);
+    expect(track).toEqual({ heardAt: T0, windowMs: 3 * H, level: 1, checkAt: T0 + 3 * H + 15 * M });
+    track = checkSilence(new AlertLedger(target, ledger.marks()), track, 3 * H, T0 + 3 * H + 15 * M, T0 + 3 * H + 15 * M, rules);
+    expect(silenceDueAt(track, rules)).toBe(T0 + 3 * H + 30 * M);
+    expect(silenceDueAt(checkSilence(new AlertLedger(target, ledger.marks()), track, 3 * H, T0 + 4 * H, T0 + 4 * H, { ...rules, recheckOpenMs: 5 * M }), rules)).toBe(T0 + 4 * H + 5 * M);
+    // Escalation 5 min after the check: that comes first.
+    expect(checkSilence(new AlertLedger(target, ledger.marks()), track, 3 * H, T0 + 12 * H - 5 * M, T0 + 12 * H - 5 * M, rules).checkAt).toBe(T0 + 12 * H);
+    // Window 6 min (2-minute interval): never longer than the window.
+    ledger = new AlertLedger(target, {});
+    track = checkSilence(ledger, { heardAt: T0, windowMs: 6 * M, level: 0 }, 6 * M, T0 + 6 * M, T0 + 6 * M, rules);
+    expect(silenceDueAt(track, rules)).toBe(T0 + 12 * M);
+  });
+
+  it('falls due at once for a CRITICAL silence kept before re-checks existed (no checkAt), and at the escalation for a WARNING one', () => {
+    expect(silenceDueAt({ heardAt: T0, windowMs: 3 * H, level: 2 }, rules)).toBe(T0 + 12 * H);
+    expect(silenceDueAt({ heardAt: T0, windowMs: 3 * H, level: 1 }, rules)).toBe(T0 + 12 * H);
+  });
+
+  it('clears an open silence on contact the registry shows, naming it; older contact moves heardAt and keeps the next look', () => {
+    const open: SilenceTrack = { heardAt: T0, windowMs: 3 * H, level: 1, checkAt: T0 + 4 * H };
+    let ledger = new AlertLedger(target, {});
+    checkSilence(ledger, { heardAt: T0, windowMs: 3 * H, level: 0 }, 3 * H, T0 + 3 * H, T0 + 3 * H, rules);
+    const marks = ledger.marks();
+
+    ledger = new AlertLedger(target, marks);
+    // Contact at T0 + 30 min, learnt at T0 + 4 h: older than a window, still silent.
+    expect(heard(ledger, open, T0 + H / 2, 3 * H, T0 + 4 * H, 'registry')).toEqual({ heardAt: T0 + H / 2, windowMs: 3 * H, level: 1, checkAt: T0 + 4 * H });
+    expect(ledger.emitted).toEqual([]);
+
+    ledger = new AlertLedger(target, marks);
+    expect(heard(ledger, open, T0 + 3 * H + H / 2, 3 * H, T0 + 4 * H, 'registry')).toEqual({ heardAt: T0 + 3 * H + H / 2, windowMs: 3 * H, level: 0 });
+    expect(ledger.emitted).toEqual([
+      expect.objectContaining({
+        state: 'CLEARED',
+        clearedAt: T0 + 3 * H + H / 2,
+        message: 'Device sent an uplink again after 3 h 30 min',
+        details: { lastHeardAt: new Date(T0).toISOString(), silentForMs: String(3 * H + H / 2), heardVia: 'devices.last_seen_at' },
+      }),
+    ]);
   });
 
   it('raises and escalates at once when the timer runs after both were due (a long outage of the worker)', () => {
@@ -70,7 +117,8 @@ describe('DEVICE_SILENT', () => {
     // Received at T0 + 1 h but processed at T0 + 10 h: it proves nothing about now.
     track = heard(ledger, track, T0 + H, 3 * H, T0 + 10 * H);
     expect(ledger.emitted).toEqual([]);
-    expect(track).toEqual({ heardAt: T0 + H, windowMs: 3 * H, level: 1 });
+    // Still open: the next look (the re-check set when it was raised) stays.
+    expect(track).toEqual({ heardAt: T0 + H, windowMs: 3 * H, level: 1, checkAt: T0 + 4 * H + 15 * 60_000 });
   });
 
   it('ignores a reading received before the device was last heard (a re-drive, a reordering)', () => {
@@ -117,8 +165,8 @@ describe('DEVICE_SILENT', () => {
 
 describe('formatDuration', () => {
   it('writes minutes, hours and days for operators', () => {
-    expect([formatDuration(45 * 60_000), formatDuration(3 * H), formatDuration(3 * H + 1_800_000), formatDuration(52 * H), formatDuration(48 * H)]).toEqual([
-      '45 min', '3 h', '3 h 30 min', '2 d 4 h', '2 d',
+    expect([formatDuration(45 * 60_000), formatDuration(3 * H), formatDuration(3 * H + 1_800_000), formatDuration(52 * H), formatDuration(48 * H), formatDuration(2 * H - 1000)]).toEqual([
+      '45 min', '3 h', '3 h 30 min', '2 d 4 h', '2 d', '2 h',
     ]);
   });
 });
