@@ -83,6 +83,21 @@ describe('registry mutations', () => {
     expect(added[1]).toBe(added[0]! + 1);
   });
 
+  it('expose the position and firmware decode stored, read-only, and keep them in the device.v1 records they announce', async () => {
+    const device = '{ device(id: "mbus:0000000000000c02") { location { latitude longitude } firmwareVersion } }';
+    expect((await gql(admin, device)).device).toEqual({ location: null, firmwareVersion: null });
+    await harness.db.query("UPDATE devices SET first_seen_at = now(), latitude = 53.9045, longitude = 27.5615, firmware_version = '2.4.1' WHERE id = 'mbus:0000000000000c02'");
+    expect((await gql(admin, device)).device).toEqual({ location: { latitude: 53.9045, longitude: 27.5615 }, firmwareVersion: '2.4.1' });
+
+    await gql(admin, 'mutation { updateRegister(id: "mbus:0000000000000c02/energy", input: { digits: 9 }) { id } }');
+    const announced = await waitFor('a device.v1 record with the stored position', async () => {
+      const messages = await readToEnd(harness.kernel, harness.kernel.catalogue.devices.name);
+      const devices = await Promise.all(messages.map(async (m) => (await harness.kernel.codec.decode('Device', m.value)).value));
+      return devices.find((d) => d.deviceId === 'mbus:0000000000000c02' && d.latitudeDeg !== null);
+    }, { timeoutMs: 30_000 });
+    expect(announced).toMatchObject({ change: 'UPDATED', latitudeDeg: 53.9045, longitudeDeg: 27.5615, firmwareVersion: '2.4.1' });
+  });
+
   it('read and write a register\'s resolution, keep it when omitted, and refuse one that is not positive', async () => {
     const register = '{ device(id: "mbus:0000000000000c01") { registers { registerKey resolution } } }';
     expect((await gql(admin, register)).device.registers).toEqual([{ registerKey: 'energy', resolution: null }]);
@@ -110,6 +125,20 @@ describe('registry mutations', () => {
       { registerKey: 'energy', resolution: '1000' },
       { registerKey: 'volume', resolution: '0.001' },
     ]);
+  });
+
+  it('clear a register\'s digits, resolution and max gap with an explicit null, and refuse to clear what must have a value', async () => {
+    const id = 'mbus:0000000000000c01/energy';
+    await gql(admin, `mutation { updateRegister(id: "${id}", input: { digits: 7, resolution: "0.01", maxGapSeconds: 7200, multiplier: "2" }) { id } }`);
+    const cleared = await gql(admin, `mutation { updateRegister(id: "${id}", input: { digits: null, resolution: null, maxGapSeconds: null }) { multiplier digits resolution } }`);
+    expect(cleared.updateRegister).toEqual({ multiplier: '2', digits: null, resolution: null });
+    const { rows } = await harness.db.query('SELECT digits, resolution, max_gap_s, multiplier::text FROM registers WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ digits: null, resolution: null, max_gap_s: null, multiplier: '2.000000000000' });
+    for (const field of ['multiplier', 'billingDayStartHour']) {
+      const { body } = await harness.query(admin, `mutation { updateRegister(id: "${id}", input: { ${field}: null }) { id } }`);
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: `input.${field}` });
+      expect(body.errors?.[0]?.message).toMatch(/cannot be cleared/);
+    }
   });
 
   it('store a device key sealed with the master key, readable by decode and never through the API', async () => {

@@ -117,6 +117,33 @@ function checkRegisterInput(prefix: string, input: Args, creating: boolean): voi
   checkInt(`${prefix}.billingDayStartHour`, input['billingDayStartHour'], 0, 23);
 }
 
+/** `UpdateRegisterInput` fields by column; `clearable` ones go back to unknown on an explicit null. */
+const REGISTER_COLUMNS = [
+  { field: 'multiplier', column: 'multiplier', cast: '::numeric', clearable: false },
+  { field: 'digits', column: 'digits', cast: '', clearable: true },
+  { field: 'resolution', column: 'resolution', cast: '::numeric', clearable: true },
+  { field: 'maxGapSeconds', column: 'max_gap_s', cast: '', clearable: true },
+  { field: 'billingDayStartHour', column: 'billing_day_start_hour', cast: '', clearable: false },
+] as const;
+
+/**
+ * The SET assignments of a register update, with parameters from `$2`: a field left out keeps its
+ * column, a value replaces it, and an explicit null clears digits, resolution or maxGapSeconds (the
+ * workers then use their defaults or estimate). Multiplier and billing day start always have a value.
+ */
+function registerChanges(input: Args): { assignments: string[]; values: unknown[] } {
+  const assignments: string[] = [];
+  const values: unknown[] = [];
+  for (const { field, column, cast, clearable } of REGISTER_COLUMNS) {
+    if (!(field in input)) continue;
+    const value = input[field];
+    if (value === null && !clearable) throw badInput(`input.${field}`, 'cannot be cleared; give a value');
+    values.push(value);
+    assignments.push(`${column} = $${values.length + 1}${cast}`);
+  }
+  return { assignments, values };
+}
+
 async function upsertRegister(client: PoolClient, deviceId: string, input: Args): Promise<Record<string, unknown>> {
   const key = String(input['registerKey']);
   const { rows } = await client.query(
@@ -154,7 +181,8 @@ async function announceDevice(ctx: ApiContext, client: PoolClient, deviceId: str
   const { rows } = await client.query(
     `UPDATE devices SET revision = revision + 1, updated_at = now() WHERE id = $1 AND first_seen_at IS NOT NULL
      RETURNING id, organisation_id, site_id, mbus_secondary_address, dev_eui, station_id, manufacturer, model, device_version,
-               medium, status, first_seen_at, last_seen_at, battery_percent, battery_volts, rssi_dbm, snr_db, revision, updated_at`,
+               medium, status, first_seen_at, last_seen_at, battery_percent, battery_volts, rssi_dbm, snr_db, latitude, longitude,
+               firmware_version, revision, updated_at`,
     [deviceId],
   );
   const row = rows[0];
@@ -178,6 +206,9 @@ async function announceDevice(ctx: ApiContext, client: PoolClient, deviceId: str
     batteryVolts: row.battery_volts,
     rssiDbm: row.rssi_dbm,
     snrDb: row.snr_db,
+    latitudeDeg: row.latitude,
+    longitudeDeg: row.longitude,
+    firmwareVersion: row.firmware_version,
     updatedAt: row.updated_at.getTime(),
     revision: Number(row.revision),
   };
@@ -348,13 +379,11 @@ export const mutationResolvers: Resolvers = {
       checkRegisterInput('input', input, false);
       const id = String(args['id']);
       if (!(await findRegister(ctx.services.postgres, ctx.auth, id))) throw notFound(`register ${id}`);
+      const { assignments, values } = registerChanges(input);
       const row = await transaction(ctx, async (client) => {
         const { rows } = await client.query(
-          `UPDATE registers SET multiplier = COALESCE($2::numeric, multiplier), digits = COALESCE($3, digits),
-             max_gap_s = COALESCE($4, max_gap_s), billing_day_start_hour = COALESCE($5, billing_day_start_hour),
-             resolution = COALESCE($6::numeric, resolution)
-           WHERE id = $1 RETURNING *`,
-          [id, input['multiplier'] ?? null, input['digits'] ?? null, input['maxGapSeconds'] ?? null, input['billingDayStartHour'] ?? null, input['resolution'] ?? null],
+          `UPDATE registers SET ${['id = id', ...assignments].join(', ')} WHERE id = $1 RETURNING *`,
+          [id, ...values],
         );
         await announceDevice(ctx, client, String(rows[0]!.device_id), 'UPDATED');
         return rows[0]!;

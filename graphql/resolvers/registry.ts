@@ -15,7 +15,7 @@ type Args = Record<string, unknown>;
 /** Columns of a device as resolvers use them. */
 export const DEVICE_COLUMNS = `d.id, d.organisation_id, d.site_id, d.access_group_id, d.mbus_secondary_address, d.dev_eui,
   d.station_id, d.manufacturer, d.model, d.medium, d.codec, d.serial_number, d.status, d.expected_interval_s,
-  d.first_seen_at, d.last_seen_at, d.battery_percent, d.rssi_dbm, d.snr_db, d.updated_at,
+  d.first_seen_at, d.last_seen_at, d.battery_percent, d.rssi_dbm, d.snr_db, d.latitude, d.longitude, d.firmware_version, d.updated_at,
   EXISTS (SELECT 1 FROM device_keys k WHERE k.device_id = d.id) AS has_key`;
 
 /** A device row in GraphQL shape. */
@@ -39,6 +39,8 @@ export function deviceNode(row: Record<string, unknown>) {
     batteryPercent: row['battery_percent'],
     rssiDbm: row['rssi_dbm'],
     snrDb: row['snr_db'],
+    location: row['latitude'] == null || row['longitude'] == null ? null : { latitude: row['latitude'], longitude: row['longitude'] },
+    firmwareVersion: row['firmware_version'],
     hasKey: row['has_key'],
     updatedAt: row['updated_at'],
   };

@@ -289,6 +289,22 @@ export interface Device {
   rssiDbm: number | null;
   /** Signal-to-noise ratio of the latest radio uplink, in dB; null for wired devices and wM-Bus. */
   snrDb: number | null;
+  /**
+   * Latitude the device last reported for itself, in degrees north (WGS 84, -90 to 90); null while
+   * it has reported no position (meters never do; a GHG station with a receiver does). Known
+   * together with longitudeDeg. The site's coordinates are in the registry, not here.
+   */
+  latitudeDeg: number | null;
+  /**
+   * Longitude the device last reported for itself, in degrees east (WGS 84, -180 to 180); null
+   * while it has reported no position. Known together with latitudeDeg.
+   */
+  longitudeDeg: number | null;
+  /**
+   * Firmware version as the device last reported it, e.g. `2.4.1` (GHG station status); null when
+   * it has reported none.
+   */
+  firmwareVersion: string | null;
   /** When this record was produced (UTC epoch milliseconds). */
   updatedAt: number;
   /**

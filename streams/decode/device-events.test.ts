@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batteryBand, deviceRecord, seenIsDue } from './device-events.js';
+import { batteryBand, deviceRecord, newPositionOrFirmware, seenIsDue } from './device-events.js';
 import type { RegistryEntry } from './registry-entry.js';
 import type { DeviceState } from './state.js';
 
@@ -46,6 +46,22 @@ describe('last-seen throttling', () => {
   });
 });
 
+describe('position and firmware writes', () => {
+  const placed = state({ latitudeDeg: 53.9, longitudeDeg: 27.5, firmwareVersion: '2.4.1' });
+
+  it('writes at once the first position and a firmware version other than the last one', () => {
+    expect(newPositionOrFirmware(state(), state({ latitudeDeg: 53.9, longitudeDeg: 27.5 }))).toBe(true);
+    expect(newPositionOrFirmware(placed, { ...placed, firmwareVersion: '2.5.0' })).toBe(true);
+    expect(newPositionOrFirmware(state(), state({ firmwareVersion: '2.4.1' }))).toBe(true);
+  });
+
+  it('leaves a moved position, and the same facts, to the throttle', () => {
+    expect(newPositionOrFirmware(placed, { ...placed, latitudeDeg: 53.90001 })).toBe(false);
+    expect(newPositionOrFirmware(placed, placed)).toBe(false);
+    expect(newPositionOrFirmware(state(), state())).toBe(false);
+  });
+});
+
 describe('device.v1 records', () => {
   it('carry the registry view, the transport id from the device id, and the latest known facts', () => {
     const entry: RegistryEntry = {
@@ -84,8 +100,20 @@ describe('device.v1 records', () => {
       batteryVolts: null,
       rssiDbm: -101,
       snrDb: null,
+      latitudeDeg: null,
+      longitudeDeg: null,
+      firmwareVersion: null,
       updatedAt: T0 + 2 * MINUTE,
       revision: 3,
     });
+  });
+
+  it('carry the last reported position and firmware of a station', () => {
+    const entry: RegistryEntry = {
+      deviceId: 'station:minsk-01', organisationId: null, siteId: null, timeZone: null, status: 'new', manufacturer: null, model: null,
+      deviceVersion: null, medium: 'ghg_station', expectedIntervalS: 60, codec: null, firstSeenAt: T0, firstUplinkId: 'u-1', revision: 1, registers: {},
+    };
+    const record = deviceRecord(entry, state({ latitudeDeg: 53.9045, longitudeDeg: 27.5615, firmwareVersion: '2.4.1' }), 'SEEN', T0);
+    expect(record).toMatchObject({ stationId: 'minsk-01', latitudeDeg: 53.9045, longitudeDeg: 27.5615, firmwareVersion: '2.4.1' });
   });
 });

@@ -3,7 +3,10 @@
  *
  * A device heard again is written (PostgreSQL `devices` and a device.v1 SEEN, or UPDATED when
  * decode filled in facts the registry lacked) at most once per `seenThrottleMs` of receipt time,
- * and at once when its battery changes band, so battery alarms are not delayed by the throttle.
+ * and at once when its battery changes band, so battery alarms are not delayed by the throttle,
+ * when it reports its position for the first time, or a firmware version other than the last one.
+ * A position that moves later is written with the next throttled record (GPS jitter would
+ * otherwise write every uplink).
  */
 import type { Device, DeviceChange, DeviceStatus } from '../../schemas/avro/index.js';
 import type { DeviceStatusName, RegistryEntry } from './registry-entry.js';
@@ -45,6 +48,16 @@ export function seenIsDue(previous: DeviceState | undefined, band: string, recei
   return receivedAt - previous.reportedAt >= (options.seenThrottleMs ?? DEFAULT_SEEN_THROTTLE_MS) || band !== previous.batteryBand;
 }
 
+/**
+ * Whether the device's state after an uplink (`next`) reports something the last write lacked and
+ * that is written at once: its first position, or another firmware version. `previous` holds what
+ * was last written of these, since either makes the write due the moment it changes.
+ */
+export function newPositionOrFirmware(previous: DeviceState | undefined, next: DeviceState): boolean {
+  if (previous === undefined) return true;
+  return (previous.latitudeDeg === undefined && next.latitudeDeg !== undefined) || next.firmwareVersion !== previous.firmwareVersion;
+}
+
 const STATUS: Readonly<Record<DeviceStatusName, DeviceStatus>> = { new: 'NEW', active: 'ACTIVE', retired: 'RETIRED' };
 
 /** The device.v1 record of a device after an uplink. */
@@ -69,6 +82,9 @@ export function deviceRecord(entry: RegistryEntry, state: DeviceState, change: D
     batteryVolts: state.batteryVolts ?? null,
     rssiDbm: state.rssiDbm ?? null,
     snrDb: state.snrDb ?? null,
+    latitudeDeg: state.latitudeDeg ?? null,
+    longitudeDeg: state.longitudeDeg ?? null,
+    firmwareVersion: state.firmwareVersion ?? null,
     updatedAt: nowMs,
     revision: state.revision,
   };

@@ -355,6 +355,60 @@ describe('device status', () => {
   });
 });
 
+describe('station position and firmware', () => {
+  const STATION = 'station:minsk-01';
+  const stationUplink = (format: 'STATION_TELEMETRY' | 'STATION_STATUS', at: number, fields: object): RawUplink => {
+    const base = format === 'STATION_TELEMETRY' ? { co2Ppm: 421.37, temperatureC: 4.2, pressurePa: 99870 } : {};
+    return {
+      ...mbusUplink(METER, { litres: 1 }, { receivedAt: at }),
+      deviceId: STATION,
+      payloadFormat: format,
+      payload: Buffer.from(JSON.stringify({ time: new Date(at).toISOString(), ...base, ...fields })),
+    };
+  };
+  const facts = (d: Device) => `${d.change}#${d.revision}:${d.latitudeDeg},${d.longitudeDeg},${d.firmwareVersion}`;
+
+  it('carries the reported position and firmware, keeps them while later uplinks omit them, and writes them at once when new', async () => {
+    const trail: string[] = [];
+    const steps: Array<[number, RawUplink]> = [
+      [0, stationUplink('STATION_TELEMETRY', T0, {})],
+      [1, stationUplink('STATION_TELEMETRY', T0 + MINUTE, { latitudeDeg: 53.9045, longitudeDeg: 27.5615, altitudeM: 220 })],
+      [2, stationUplink('STATION_STATUS', T0 + 2 * MINUTE, { firmwareVersion: '2.4.1' })],
+      [3, stationUplink('STATION_STATUS', T0 + 3 * MINUTE, { firmwareVersion: '2.4.1' })],
+      [4, stationUplink('STATION_TELEMETRY', T0 + 4 * MINUTE, { latitudeDeg: 53.9046, longitudeDeg: 27.5616 })],
+      [10, stationUplink('STATION_TELEMETRY', T0 + 10 * MINUTE, {})],
+      [11, stationUplink('STATION_STATUS', T0 + 11 * MINUTE, { firmwareVersion: '2.5.0' })],
+    ];
+    for (const [minutes, uplink] of steps) {
+      const { devices } = await harness.batch([uplink]);
+      trail.push(...devices.map((d) => `${minutes}:${facts(d)}`));
+    }
+    expect(trail).toEqual([
+      '0:FIRST_SEEN#1:null,null,null',
+      '1:SEEN#2:53.9045,27.5615,null',
+      '2:SEEN#3:53.9045,27.5615,2.4.1',
+      // The moved position waits for the throttle; the record after it carries the latest one.
+      '10:SEEN#4:53.9046,27.5616,2.4.1',
+      '11:SEEN#5:53.9046,27.5616,2.5.0',
+    ]);
+    expect(harness.registry.written.at(-1)?.update).toMatchObject({ latitudeDeg: 53.9046, longitudeDeg: 27.5616, firmwareVersion: '2.5.0' });
+  });
+
+  it('registers a station with the position of its first telemetry', async () => {
+    const { devices } = await harness.batch([stationUplink('STATION_TELEMETRY', T0, { latitudeDeg: -33.8688, longitudeDeg: 151.2093 })]);
+    expect(devices.map(facts)).toEqual(['FIRST_SEEN#1:-33.8688,151.2093,null']);
+    expect(harness.registry.written[0]?.insert).toMatchObject({ id: STATION, stationId: 'minsk-01', latitudeDeg: -33.8688, longitudeDeg: 151.2093, firmwareVersion: null });
+  });
+
+  it('dead-letters telemetry with a coordinate out of range, and keeps the last known position', async () => {
+    await harness.batch([stationUplink('STATION_TELEMETRY', T0, { latitudeDeg: 53.9045, longitudeDeg: 27.5615 })]);
+    const { rejected } = await harness.batch([stationUplink('STATION_TELEMETRY', T0 + MINUTE, { latitudeDeg: 91, longitudeDeg: 27.5615 })]);
+    expect(rejected.map((e) => [e.reason, (e as { paths?: string[] }).paths])).toEqual([['INVALID_STATION_TELEMETRY', ['latitudeDeg']]]);
+    const { devices } = await harness.batch([stationUplink('STATION_TELEMETRY', T0 + 6 * MINUTE, {})]);
+    expect(devices.map(facts)).toEqual(['SEEN#2:53.9045,27.5615,null']);
+  });
+});
+
 describe('register monotonicity across uplinks', () => {
   it('flags a reset and alerts once per occurrence; flags a rollover without an alert', async () => {
     harness.registry.rows.set(DEVICE, knownEntry());

@@ -6,7 +6,8 @@
  *    (device-key-cache.ts); decode (decoders/). A decoder's BadInputError propagates: the runner
  *    dead-letters the uplink with its reason, and nothing is remembered of it.
  * 3. Auto-register an unknown device (registry row, registers, device.v1 FIRST_SEEN, NEW_DEVICE);
- *    keep a known device's last seen, battery and signal current, throttled (device-events.ts).
+ *    keep a known device's last seen, battery, signal, position and firmware current, throttled
+ *    (device-events.ts).
  * 4. Map the values to readings with quality flags (readings.ts), raise and clear alerts
  *    (alerts.ts), and keep the device's state.
  */
@@ -30,7 +31,7 @@ import {
 import { decodeUplink, type DecodedDevice, type DecodedUplink, type Ts013Runner } from './decoders/index.js';
 import { hashIdempotencyKey, isDuplicate, remember, type DedupOptions } from './dedup.js';
 import type { DeviceKeySource } from './device-key-cache.js';
-import { batteryBand, deviceRecord, seenIsDue, type SeenOptions } from './device-events.js';
+import { batteryBand, deviceRecord, newPositionOrFirmware, seenIsDue, type SeenOptions } from './device-events.js';
 import { REDRIVEN_FROM_HEADER } from './headers.js';
 import type { DecodeMetrics } from './metrics.js';
 import type { ProfileSource } from './profiles.js';
@@ -172,7 +173,7 @@ export function createDecodeHandler(deps: DecodeHandlerDeps): DecodeHandler {
         metrics.registered();
         logger.info({ deviceId, manufacturer: entry.manufacturer, medium: entry.medium }, 'new device registered itself');
       } else {
-        if (fills !== undefined || seenIsDue(previous, band, receivedAt, options)) {
+        if (fills !== undefined || seenIsDue(previous, band, receivedAt, options) || newPositionOrFirmware(previous, state)) {
           state.revision = Math.max(state.revision, entry.revision) + 1;
           state.reportedAt = receivedAt;
           state.batteryBand = band;
@@ -278,8 +279,9 @@ function withChanges(entry: RegistryEntry, registers: readonly RegisterInsert[],
 type DraftState = { -readonly [K in keyof DeviceState]: DeviceState[K] };
 
 /**
- * The device's state after hearing from it: times, the latest known battery and radio facts, and
- * the given register and alert marks. A fresh object, one copy of the previous state.
+ * The device's state after hearing from it: times, the latest known battery, radio, position and
+ * firmware facts (a fact the uplink does not report keeps its last value), and the given register
+ * and alert marks. A fresh object, one copy of the previous state.
  */
 function observed(
   previous: DeviceState | undefined,
@@ -301,6 +303,11 @@ function observed(
   if (facts.batteryVolts !== undefined) state.batteryVolts = facts.batteryVolts;
   if (facts.rssiDbm !== undefined) state.rssiDbm = facts.rssiDbm;
   if (facts.snrDb !== undefined) state.snrDb = facts.snrDb;
+  if (facts.location !== undefined) {
+    state.latitudeDeg = facts.location.latitudeDeg;
+    state.longitudeDeg = facts.location.longitudeDeg;
+  }
+  if (facts.firmwareVersion !== undefined) state.firmwareVersion = facts.firmwareVersion;
   return state;
 }
 
@@ -318,6 +325,9 @@ function deviceInsert(entry: RegistryEntry, state: DeviceState, uplink: RawUplin
     batteryVolts: state.batteryVolts ?? null,
     rssiDbm: state.rssiDbm ?? null,
     snrDb: state.snrDb ?? null,
+    latitudeDeg: state.latitudeDeg ?? null,
+    longitudeDeg: state.longitudeDeg ?? null,
+    firmwareVersion: state.firmwareVersion ?? null,
     firstUplinkId: uplink.uplinkId,
     revision: state.revision,
   };
@@ -331,6 +341,9 @@ function deviceUpdate(deviceId: string, state: DeviceState, fills: FillIns | und
     batteryVolts: state.batteryVolts ?? null,
     rssiDbm: state.rssiDbm ?? null,
     snrDb: state.snrDb ?? null,
+    latitudeDeg: state.latitudeDeg ?? null,
+    longitudeDeg: state.longitudeDeg ?? null,
+    firmwareVersion: state.firmwareVersion ?? null,
     manufacturer: fills?.manufacturer ?? null,
     deviceVersion: fills?.deviceVersion ?? null,
     medium: fills?.medium ?? null,

@@ -1,6 +1,7 @@
 /**
  * Decode's writes to the registry, as one SQL statement per batch: devices that registered
- * themselves, registers they reported, and the throttled last-seen, battery and signal updates.
+ * themselves, registers they reported, and the throttled last-seen, battery, signal, position and
+ * firmware updates.
  * Every part is idempotent (inserts do nothing on conflict, updates only move last seen forward,
  * fill-ins only fill NULLs), because a batch whose Kafka transaction aborts is processed, and
  * written, again.
@@ -23,6 +24,10 @@ export interface DeviceInsert {
   readonly batteryVolts: number | null;
   readonly rssiDbm: number | null;
   readonly snrDb: number | null;
+  /** Reported position, WGS 84 degrees; both or neither. */
+  readonly latitudeDeg: number | null;
+  readonly longitudeDeg: number | null;
+  readonly firmwareVersion: string | null;
   readonly firstUplinkId: string;
   readonly revision: number;
 }
@@ -50,6 +55,10 @@ export interface DeviceUpdate {
   readonly batteryVolts: number | null;
   readonly rssiDbm: number | null;
   readonly snrDb: number | null;
+  /** Last reported position (both or neither) and firmware; null keeps the stored value. */
+  readonly latitudeDeg: number | null;
+  readonly longitudeDeg: number | null;
+  readonly firmwareVersion: string | null;
   readonly manufacturer: string | null;
   readonly deviceVersion: number | null;
   readonly medium: string | null;
@@ -71,14 +80,15 @@ const WRITE = `
   WITH inserted AS (
     INSERT INTO devices (id, mbus_secondary_address, dev_eui, station_id, manufacturer, device_version, medium, status,
                          expected_interval_s, first_seen_at, last_seen_at, battery_percent, battery_volts, rssi_dbm, snr_db,
-                         first_uplink_id, revision)
+                         latitude, longitude, firmware_version, first_uplink_id, revision)
     SELECT n.id, n.mbus_secondary_address, n.dev_eui, n.station_id, n.manufacturer, n.device_version, n.medium, 'new',
            n.expected_interval_s, to_timestamp(n.first_seen_at / 1000.0), to_timestamp(n.last_seen_at / 1000.0),
-           n.battery_percent, n.battery_volts, n.rssi_dbm, n.snr_db, n.first_uplink_id, n.revision
+           n.battery_percent, n.battery_volts, n.rssi_dbm, n.snr_db, n.latitude, n.longitude, n.firmware_version,
+           n.first_uplink_id, n.revision
     FROM jsonb_to_recordset($1::jsonb) AS n(id text, mbus_secondary_address text, dev_eui text, station_id text,
          manufacturer text, device_version integer, medium text, expected_interval_s integer, first_seen_at bigint,
          last_seen_at bigint, battery_percent real, battery_volts real, rssi_dbm real, snr_db real,
-         first_uplink_id text, revision bigint)
+         latitude double precision, longitude double precision, firmware_version text, first_uplink_id text, revision bigint)
     ON CONFLICT DO NOTHING
     RETURNING id
   ), registered AS (
@@ -97,6 +107,9 @@ const WRITE = `
       battery_volts = COALESCE(u.battery_volts, d.battery_volts),
       rssi_dbm = COALESCE(u.rssi_dbm, d.rssi_dbm),
       snr_db = COALESCE(u.snr_db, d.snr_db),
+      latitude = CASE WHEN u.latitude IS NULL OR u.longitude IS NULL THEN d.latitude ELSE u.latitude END,
+      longitude = CASE WHEN u.latitude IS NULL OR u.longitude IS NULL THEN d.longitude ELSE u.longitude END,
+      firmware_version = COALESCE(u.firmware_version, d.firmware_version),
       manufacturer = COALESCE(d.manufacturer, u.manufacturer),
       device_version = COALESCE(d.device_version, u.device_version),
       medium = COALESCE(d.medium, u.medium),
@@ -104,7 +117,7 @@ const WRITE = `
       revision = GREATEST(d.revision, u.revision),
       updated_at = now()
     FROM jsonb_to_recordset($3::jsonb) AS u(id text, last_seen_at bigint, battery_percent real, battery_volts real,
-         rssi_dbm real, snr_db real, manufacturer text, device_version integer, medium text, expected_interval_s integer,
+         rssi_dbm real, snr_db real, latitude double precision, longitude double precision, firmware_version text, manufacturer text, device_version integer, medium text, expected_interval_s integer,
          revision bigint)
     WHERE d.id = u.id
     RETURNING d.id
@@ -145,6 +158,9 @@ function insertRow(d: DeviceInsert): Record<string, unknown> {
     battery_volts: d.batteryVolts,
     rssi_dbm: d.rssiDbm,
     snr_db: d.snrDb,
+    latitude: d.latitudeDeg,
+    longitude: d.longitudeDeg,
+    firmware_version: d.firmwareVersion,
     first_uplink_id: d.firstUplinkId,
     revision: d.revision,
   };
@@ -162,6 +178,9 @@ function updateRow(u: DeviceUpdate): Record<string, unknown> {
     battery_volts: u.batteryVolts,
     rssi_dbm: u.rssiDbm,
     snr_db: u.snrDb,
+    latitude: u.latitudeDeg,
+    longitude: u.longitudeDeg,
+    firmware_version: u.firmwareVersion,
     manufacturer: u.manufacturer,
     device_version: u.deviceVersion,
     medium: u.medium,

@@ -118,12 +118,17 @@ function fillsIn(update: DeviceUpdate | undefined): boolean {
   return update.manufacturer !== null || update.deviceVersion !== null || update.medium !== null || update.expectedIntervalS !== null;
 }
 
-/** The facts an update reports (its non-null battery and signal values), for folding into an insert. */
+/** The facts an update reports (its non-null battery, signal, position and firmware values), for folding into an insert. */
 function definedFacts(update: DeviceUpdate): Partial<DeviceInsert> {
   const facts: { -readonly [K in keyof DeviceInsert]?: DeviceInsert[K] } = {};
   if (update.batteryPercent !== null) facts.batteryPercent = update.batteryPercent;
   if (update.batteryVolts !== null) facts.batteryVolts = update.batteryVolts;
   if (update.rssiDbm !== null) facts.rssiDbm = update.rssiDbm;
   if (update.snrDb !== null) facts.snrDb = update.snrDb;
+  if (update.latitudeDeg !== null && update.longitudeDeg !== null) {
+    facts.latitudeDeg = update.latitudeDeg;
+    facts.longitudeDeg = update.longitudeDeg;
+  }
+  if (update.firmwareVersion !== null) facts.firmwareVersion = update.firmwareVersion;
   return facts;
 }

@@ -53,6 +53,13 @@ export interface DeviceState {
   readonly batteryVolts?: number;
   readonly rssiDbm?: number;
   readonly snrDb?: number;
+  /**
+   * Latest position the device reported (WGS 84 degrees, both or neither) and firmware version;
+   * kept while later uplinks do not report them, and carried by every device.v1 record.
+   */
+  readonly latitudeDeg?: number;
+  readonly longitudeDeg?: number;
+  readonly firmwareVersion?: string;
   /** registerKey → last value of each cumulative register. */
   readonly registers: Readonly<Record<string, RegisterMark>>;
   /** alertId → state of each problem raised for the device. */

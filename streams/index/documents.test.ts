@@ -61,6 +61,22 @@ describe('documents', () => {
     },
   );
 
+  it('gives a device with a reported position a geo_point location besides its coordinates', () => {
+    const station: RecordTypes['Device'] = { ...SAMPLE_RECORDS.Device, deviceId: 'station:minsk-01', latitudeDeg: 53.9045, longitudeDeg: -27.5615, firmwareVersion: '2.4.1' };
+    expect(toOperation(DOCUMENT_SPECS.devices, naming, station).document).toEqual({ ...station, location: { lat: 53.9045, lon: -27.5615 } });
+  });
+
+  it('leaves location out of a device whose position is unknown or half known', () => {
+    const half: RecordTypes['Device'] = { ...SAMPLE_RECORDS.Device, latitudeDeg: 53.9045 };
+    expect(toOperation(DOCUMENT_SPECS.devices, naming, half).document).toBe(half);
+    expect(toOperation(DOCUMENT_SPECS.devices, naming, SAMPLE_RECORDS.Device).document).not.toHaveProperty('location');
+  });
+
+  it('refuses a device whose coordinate is not finite', () => {
+    const bad: RecordTypes['Device'] = { ...SAMPLE_RECORDS.Device, latitudeDeg: Number.NaN, longitudeDeg: 27.5 };
+    expect(() => toOperation(DOCUMENT_SPECS.devices, naming, bad)).toThrow(/latitudeDeg: expected a finite number/);
+  });
+
   it('keeps every byte of a dead letter as base64: key, value and header values', () => {
     const letter: RecordTypes['DeadLetter'] = {
       ...SAMPLE_RECORDS.DeadLetter,

@@ -16,6 +16,9 @@
  * | alerts | `alertId` | external version = `revision` |
  * | rejects | `deadLetterId` | `create` (immutable) |
  *
+ * Documents are the records as they are, except that a device's reported position is also its
+ * `location` geo_point (`{lat, lon}`, absent while unknown), and dead letters' bytes are base64.
+ *
  * Consumption and concentration ids are the Kafka key plus the granularity: the daily and monthly
  * (hourly and daily) topics share one index, and their periods start at the same instant on the
  * first day of a month (hour of a day), so the key alone would make a monthly result and a daily
@@ -76,7 +79,7 @@ export const DOCUMENT_SPECS: { readonly [T in IndexType]: DocumentSpec<RecordOfI
     record: 'Device',
     id: (v) => v.deviceId,
     version: (v) => v.revision,
-    document: asIs,
+    document: (v) => (v.latitudeDeg === null || v.longitudeDeg === null ? v : { ...v, location: { lat: v.latitudeDeg, lon: v.longitudeDeg } }),
   },
   consumption: {
     type: 'consumption',

@@ -9,7 +9,8 @@ import { deleteTopics, REPO_ROOT, testKernel, waitFor, type TestKernel } from '.
 import { swapAlias } from './aliases.js';
 import { createElasticsearchClient } from './elasticsearch.js';
 import type { IndexType } from './index-names.js';
-import { createIndexWorker, type IndexWorker, type IndexWorkerOptions } from './worker.js';
+import { kernelIndexWorker } from './testing/kernel-worker.js';
+import type { IndexWorker, IndexWorkerOptions } from './worker.js';
 
 let kernel: TestKernel;
 let producer: RecordProducer;
@@ -39,16 +40,7 @@ afterEach(async () => {
 });
 
 async function startWorker(options: Partial<IndexWorkerOptions> = {}): Promise<IndexWorker> {
-  const worker = createIndexWorker({
-    kafka: kernel.kafka,
-    codec: kernel.codec,
-    catalogue: kernel.catalogue,
-    elasticsearch,
-    logger: kernel.logger,
-    prefix: kernel.prefix,
-    groupIdPrefix: kernel.prefix,
-    ...options,
-  });
+  const worker = kernelIndexWorker(kernel, elasticsearch, options);
   workers.push(worker);
   await worker.start();
   return worker;
@@ -254,16 +246,7 @@ describe('indexing worker', () => {
 
     const alerts = `${kernel.prefix}alerts-v1`;
     await elasticsearch.indices.create({ index: alerts, mappings: { properties: { revision: { type: 'keyword' } } } });
-    const refused = createIndexWorker({
-      kafka: kernel.kafka,
-      codec: kernel.codec,
-      catalogue: kernel.catalogue,
-      elasticsearch,
-      logger: kernel.logger,
-      prefix: kernel.prefix,
-      groupIdPrefix: `${kernel.prefix}refused.`,
-      types: ['alerts'],
-    });
+    const refused = kernelIndexWorker(kernel, elasticsearch, { groupIdPrefix: `${kernel.prefix}refused.`, types: ['alerts'] });
     await expect(refused.start()).rejects.toMatchObject({
       code: 'CONFIG',
       message: expect.stringContaining(

@@ -7,7 +7,7 @@ import { doubleFields, indexMapping } from './mappings.js';
 
 /** Fields holding sentences people search by word; every other string is an exact keyword. */
 const TEXT_FIELDS = new Set(['Alert.message', 'DeadLetter.reasonMessage']);
-/** Mapped for the registry's site coordinates before any record carries them. */
+/** Types with a geo_point `location` (devices fill it from their reported position; the others are reserved for site coordinates). */
 const SITE_LOCATION = new Set(['readings', 'devices', 'consumption', 'concentrations', 'alerts']);
 
 /** The mapping each Avro type must have, by the rules in mappings.ts. */

@@ -19,8 +19,11 @@
  *   `emissionsKgCo2e.double`. The twin is approximate (about 15 significant digits); billing reads
  *   the keyword.
  * - `location` is a `geo_point` on every type tied to a site or station (readings, devices,
- *   consumption, concentrations, alerts). No record carries one yet; the field is mapped so the
- *   registry can add site coordinates without a new index generation.
+ *   consumption, concentrations, alerts). Device documents fill it (`{lat, lon}`) from the position
+ *   the device reported, `Device.latitudeDeg`/`longitudeDeg` (documents.ts), and leave it out while
+ *   there is none; the two coordinates stay in the document as `double` too. The other types carry
+ *   no coordinates yet (their records have none); the field is mapped so that they, or the
+ *   registry's site coordinates, can be added without a new index generation.
  * - `Footprint.lines` is `nested`, so a query or aggregation can tie a line's resource to the same
  *   line's emissions.
  * - Dead letters keep their original bytes as base64 `binary` (stored, not indexed), the headers in
@@ -85,6 +88,9 @@ const DEVICE: Record<string, Property> = {
   batteryVolts: double(),
   rssiDbm: double(),
   snrDb: double(),
+  latitudeDeg: double(),
+  longitudeDeg: double(),
+  firmwareVersion: keyword(),
   updatedAt: date(),
   revision: long(),
   location: geoPoint(),

@@ -15,7 +15,8 @@ import { createDecodeProcess } from '../decode/main.js';
 import { deviceIdOf, mbusUplink, type TestMeter } from '../decode/testing/uplinks.js';
 import { createElasticsearchClient } from '../index/elasticsearch.js';
 import { liveGenerations } from '../index/main.js';
-import { createIndexWorker, type IndexWorker } from '../index/worker.js';
+import { kernelIndexWorker } from '../index/testing/kernel-worker.js';
+import type { IndexWorker } from '../index/worker.js';
 import { compareRun, createRun, discardRun, planReplay, runReplay, switchRun, type ReplayContext } from './replay.js';
 import { activeRunGenerations } from './store.js';
 
@@ -116,16 +117,7 @@ describe('replay', () => {
   it('rebuilds readings after a decoder change into generation 2, reports the differences, survives a kill and switches the alias without a gap', async () => {
     // Live: decode (the old rule, default 90 days) and index into generation 1.
     const liveDecode = createDecodeProcess({ config: kernel.config, logger: kernel.logger, catalogue: kernel.catalogue, metrics: new Registry(), prefix: kernel.prefix });
-    const liveIndex: IndexWorker = createIndexWorker({
-      kafka: kernel.kafka,
-      codec: kernel.codec,
-      catalogue: kernel.catalogue,
-      elasticsearch: es,
-      logger: kernel.logger,
-      prefix: kernel.prefix,
-      groupIdPrefix: kernel.prefix,
-      types: ['readings', 'devices', 'alerts'],
-    });
+    const liveIndex: IndexWorker = kernelIndexWorker(kernel, es, { types: ['readings', 'devices', 'alerts'] });
     const live = new Lifecycle([liveIndex, ...liveDecode.components], { logger: kernel.logger });
     await live.start();
     try {

@@ -130,8 +130,10 @@ export interface DecodedDevice {
   readonly snrDb?: number;
   /** Station reporting interval, s, from which the expected sample count follows. */
   readonly reportIntervalS?: number;
-  /** Station position, when it reports one. */
+  /** Station position (WGS 84 degrees, range-checked), when it reports both coordinates. */
   readonly location?: { readonly latitudeDeg: number; readonly longitudeDeg: number; readonly altitudeM?: number };
+  /** Firmware version as the device reports it (station status). */
+  readonly firmwareVersion?: string;
   /**
    * Error states the device reports, as stable codes: the M-Bus status bits `APPLICATION_BUSY`,
    * `APPLICATION_ERROR`, `APPLICATION_ABNORMAL`, `POWER_LOW`, `PERMANENT_ERROR`,

@@ -60,6 +60,40 @@ describe('station telemetry', () => {
   });
 });
 
+describe('station position', () => {
+  const telemetry = { time: '2026-03-29T07:15:00Z', co2Ppm: 421.37, temperatureC: 4.2, pressurePa: 99870 };
+
+  it('carries both coordinates, the poles and the antimeridian included', async () => {
+    for (const [latitudeDeg, longitudeDeg] of [[53.9045, 27.5615], [-90, -180], [90, 180], [0, 0]] as const) {
+      const decoded = await decodeStation('STATION_TELEMETRY', { ...telemetry, latitudeDeg, longitudeDeg });
+      expect(decoded.device.location).toEqual({ latitudeDeg, longitudeDeg });
+      expect(decoded.warnings).toEqual([]);
+    }
+  });
+
+  it('refuses a coordinate out of range with INVALID_STATION_TELEMETRY and its path', async () => {
+    for (const [position, path] of [
+      [{ latitudeDeg: 90.0001, longitudeDeg: 27.5 }, 'latitudeDeg'],
+      [{ latitudeDeg: -91, longitudeDeg: 27.5 }, 'latitudeDeg'],
+      [{ latitudeDeg: 53.9, longitudeDeg: 180.5 }, 'longitudeDeg'],
+      [{ latitudeDeg: 53.9, longitudeDeg: -181 }, 'longitudeDeg'],
+      [{ latitudeDeg: '53.9', longitudeDeg: 27.5 }, 'latitudeDeg'],
+    ] as const) {
+      const err = await rejection(decodeStation('STATION_TELEMETRY', { ...telemetry, ...position }));
+      expect(err).toBeInstanceOf(SchemaValidationError);
+      expect(err).toMatchObject({ reason: 'INVALID_STATION_TELEMETRY', paths: [path] });
+      expect((err as Error).message).toContain(path);
+    }
+  });
+
+  it('ignores half a position, with a warning, and keeps the values', async () => {
+    const decoded = await decodeStation('STATION_TELEMETRY', { ...telemetry, latitudeDeg: 53.9 });
+    expect(decoded.device.location).toBeUndefined();
+    expect(decoded.values).toHaveLength(3);
+    expect(decoded.warnings).toEqual(['latitudeDeg without longitudeDeg: position ignored']);
+  });
+});
+
 describe('station status', () => {
   it('gives the battery, diagnostic codes and faulty sensors, and no values', async () => {
     expect(await decodeStation('STATION_STATUS', fixture('station-status.json'))).toEqual({
@@ -68,12 +102,20 @@ describe('station status', () => {
         medium: 'ghg_station',
         batteryPercent: 86,
         batteryVolts: 12.61,
+        firmwareVersion: '2.4.1',
         statusErrors: ['CH4-LASER-TEMP', 'WIND-NO-SIGNAL', 'SENSOR_DEGRADED:ch4', 'SENSOR_FAULT:wind'],
       },
       warnings: [],
       kind: 'status',
       decoderVersion: 'station@1.0.0',
     });
+  });
+
+  it('gives no firmware version when the status has none, and refuses an empty one', async () => {
+    const status = { time: '2026-03-29T07:15:00Z', batteryPercent: 86 };
+    expect((await decodeStation('STATION_STATUS', status)).device).not.toHaveProperty('firmwareVersion');
+    const err = await rejection(decodeStation('STATION_STATUS', { ...status, firmwareVersion: '' }));
+    expect(err).toMatchObject({ reason: 'INVALID_STATION_STATUS', paths: ['firmwareVersion'] });
   });
 });
 

@@ -44,9 +44,12 @@ const MEASUREMENTS: readonly Measurement[] = [
 ];
 
 const SENSOR_STATES = ['ok', 'degraded', 'fault', 'off'];
+const LATITUDE: NumberRule = { min: -90, max: 90 };
+const LONGITUDE: NumberRule = { min: -180, max: 180 };
 
 /**
- * A telemetry message: one value per reported quantity, all observed at the message's `time`.
+ * A telemetry message: one value per reported quantity, all observed at the message's `time`, and
+ * the station's position when it reports both coordinates.
  *
  * @throws {DecodeError} `MALFORMED_JSON`, `JSON_NOT_AN_OBJECT`.
  * @throws {SchemaValidationError} `INVALID_STATION_TELEMETRY` with the paths of every bad field.
@@ -63,12 +66,19 @@ export function decodeStationTelemetry(uplink: RawUplink): DecodedUplink {
   if (GASES.every((gas) => json[gas] === undefined || json[gas] === null)) {
     fields.issue(GASES.join('|'), 'at least one gas mole fraction', undefined);
   }
-  const latitudeDeg = fields.number(json, 'latitudeDeg', '', { min: -90, max: 90 });
-  const longitudeDeg = fields.number(json, 'longitudeDeg', '', { min: -180, max: 180 });
+  // WGS 84 degrees; a coordinate out of range refuses the message (the connector's rule), with its path.
+  const latitudeDeg = fields.number(json, 'latitudeDeg', '', LATITUDE);
+  const longitudeDeg = fields.number(json, 'longitudeDeg', '', LONGITUDE);
   const altitudeM = fields.number(json, 'altitudeM', '');
   const reportIntervalS = fields.number(json, 'intervalS', '', { min: 1, integer: true });
   fields.check();
 
+  // The connector accepts one coordinate alone; half a position places nothing, so it is ignored.
+  const warnings: string[] = [];
+  if ((latitudeDeg === undefined) !== (longitudeDeg === undefined)) {
+    const [given, missing] = latitudeDeg === undefined ? ['longitudeDeg', 'latitudeDeg'] : ['latitudeDeg', 'longitudeDeg'];
+    warnings.push(`${given} without ${missing}: position ignored`);
+  }
   const device: DecodedDevice = {
     medium: MEDIUM,
     ...(reportIntervalS === undefined ? {} : { reportIntervalS }),
@@ -77,12 +87,12 @@ export function decodeStationTelemetry(uplink: RawUplink): DecodedUplink {
       : { location: { latitudeDeg, longitudeDeg, ...(altitudeM === undefined ? {} : { altitudeM }) } }),
     statusErrors: [],
   };
-  return decoded('station', values, device, []);
+  return decoded('station', values, device, warnings);
 }
 
 /**
- * A status message: battery, self-diagnostic codes, and sensors in `fault` or `degraded` state
- * (`off` is a deliberate state, not an error). No values.
+ * A status message: battery, firmware version, self-diagnostic codes, and sensors in `fault` or
+ * `degraded` state (`off` is a deliberate state, not an error). No values.
  *
  * @throws {DecodeError} `MALFORMED_JSON`, `JSON_NOT_AN_OBJECT`.
  * @throws {SchemaValidationError} `INVALID_STATION_STATUS` with the paths of every bad field.
@@ -94,7 +104,7 @@ export function decodeStationStatus(uplink: RawUplink): DecodedUplink {
   const batteryPercent = fields.number(json, 'batteryPercent', '', { min: 0, max: 100 });
   const batteryVolts = fields.number(json, 'batteryVoltageV', '', { min: 0 });
   fields.boolean(json, 'externalPower', '');
-  fields.string(json, 'firmwareVersion', '');
+  const firmwareVersion = fields.string(json, 'firmwareVersion', '');
   fields.number(json, 'uptimeS', '', { min: 0, integer: true });
   const statusErrors: string[] = [];
   for (const [index, code] of (fields.array(json, 'errorCodes', '') ?? []).entries()) {
@@ -114,6 +124,7 @@ export function decodeStationStatus(uplink: RawUplink): DecodedUplink {
     medium: MEDIUM,
     ...(batteryPercent === undefined ? {} : { batteryPercent }),
     ...(batteryVolts === undefined ? {} : { batteryVolts }),
+    ...(firmwareVersion === undefined ? {} : { firmwareVersion }),
     statusErrors,
   };
   return decoded('station', [], device, []);
