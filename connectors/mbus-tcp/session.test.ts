@@ -10,8 +10,8 @@ import {
   distinctFrames,
   fixtureFrame,
   fixtureFrames,
-  hasLongHeader,
   hex,
+  isKeyed,
   malformedFrames,
   noise,
   randomChunks,
@@ -84,7 +84,7 @@ describe('GatewaySession', () => {
     const random = seededRandom(0x6d627573);
     const frames = fixtureFrames().map((f) => f.bytes);
     const parts = frames.flatMap((frame) => [noise(random, Math.floor(random() * 20)), frame]);
-    const expected = frames.map((frame) => (hasLongHeader(frame) ? E5 : NAK));
+    const expected = frames.map((frame) => (isKeyed(frame) ? E5 : NAK));
     for (const maxChunk of [1, 3, 17, 300]) {
       link = new FakeLink();
       ingest = new FakeIngest();
@@ -92,7 +92,7 @@ describe('GatewaySession', () => {
       for (const chunk of randomChunks(concat(parts), random, maxChunk)) gateway.receive(chunk);
       await answered(expected.length);
       expect(link.written, `chunks of up to ${maxChunk} bytes`).toEqual(expected);
-      expect(ingest.accepted.map((d) => hex(d.payload))).toEqual(frames.filter(hasLongHeader).map(hex));
+      expect(ingest.accepted.map((d) => hex(d.payload))).toEqual(frames.filter(isKeyed).map(hex));
     }
   });
 

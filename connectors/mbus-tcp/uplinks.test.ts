@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MbusFramer, parseTelegram, type LongFrame } from '../../protocols/mbus/index.js';
+import { decodeApplicationLayer, MbusFramer, parseTelegram, type FixedHeader, type LongFrame } from '../../protocols/mbus/index.js';
 import { payloadHash } from '../kit/ingest.js';
 import { GarbageSplitter } from './garbage.js';
 import {
@@ -9,12 +9,13 @@ import {
   fixtureFrames,
   hasLongHeader,
   hex,
+  isFixedData,
   libmbusDeviceId,
   noise,
   seededRandom,
   withByte,
 } from './testing/frames.js';
-import { idempotencyKeyOf, judgeFrame, judgeGarbage, type FrameVerdict, type Rejection } from './uplinks.js';
+import { fixedSecondaryAddress, idempotencyKeyOf, judgeFrame, judgeGarbage, type FrameVerdict, type Rejection } from './uplinks.js';
 
 const ORIGIN = { gateway: '10.20.0.15', sourceAddress: '10.20.0.15:40112' };
 const GAS_METER = fixtureFrame('itron_cyble_m-bus_v1.4_gas');
@@ -77,17 +78,52 @@ describe('judgeFrame', () => {
     expect(idempotencyKeyOf(GAS_METER, 154)).toBe(keys[0]);
   });
 
-  it('refuses the fixed data structure: it has no manufacturer or version to key the meter by', () => {
+  it('turns the fixed data structure into an uplink keyed by id, the wildcards for manufacturer and version, and the medium', () => {
     const fixed = fixtureFrames().filter((f) => !hasLongHeader(f.bytes));
     expect(fixed.map((f) => f.name)).toEqual(['manual_frame2', 'sen_pollusonic_2']);
-    for (const { bytes } of fixed) {
-      const { error, input, answerable } = rejectionOf(bytes);
-      expect(error.reason).toBe('MBUS_NOT_VARIABLE_DATA');
-      expect(error.message).toBe('CI must be 0x72 or 0x76 (a variable data structure with a long header), got 0x73, the fixed data structure');
-      expect(answerable).toBe(true);
-      expect(hex(input.bytes)).toBe(hex(bytes));
-      expect(input).toMatchObject({ key: null, transport: 'MBUS_TCP', details: { sourceAddress: ORIGIN.sourceAddress, ci: '0x73' } });
+    for (const { name, bytes } of fixed) {
+      expect(isFixedData(bytes), name).toBe(true);
+      const verdict = judge(bytes);
+      if (verdict.kind !== 'uplink') throw new Error(`${name}: ${verdict.rejection.error.message}`);
+      expect(verdict.draft.deviceId, name).toBe(libmbusDeviceId(name));
+      expect(hex(verdict.draft.payload), name).toBe(hex(bytes));
+      expect(verdict.draft.idempotencyKey, name).toBe(idempotencyKeyOf(bytes, bytes[11]!));
+      expect(verdict.draft.metadata, name).toEqual({ gateway: ORIGIN.gateway, cField: '0x08', aField: `0x${hex(bytes.subarray(5, 6))}`, accessNumber: String(bytes[11]) });
     }
+    // libmbus: water meter 12345678, access number 10; heat meter 90919293, access number 16.
+    expect(fixed.map(({ bytes }) => judge(bytes)).map((v) => v.kind === 'uplink' && [v.draft.deviceId, v.draft.metadata?.['accessNumber']])).toEqual([
+      ['mbus:12345678ffffff07', '10'],
+      ['mbus:90919293ffffff04', '16'],
+    ]);
+  });
+
+  it('keys a fixed structure sent MSB first (CI 0x77) like the same meter sent LSB first', () => {
+    // The libmbus water meter with every field reversed: id, the medium-and-units word, both counters.
+    const lsb = fixtureFrame('manual_frame2');
+    const data = lsb.subarray(7, 23);
+    const msbData = [...[...data.subarray(0, 4)].reverse(), data[4]!, data[5]!, data[7]!, data[6]!,
+      ...[...data.subarray(8, 12)].reverse(), ...[...data.subarray(12, 16)].reverse()];
+    const body = [0x08, 0x05, 0x77, ...msbData];
+    const msb = Uint8Array.from([0x68, body.length, body.length, 0x68, ...body, body.reduce((a, b) => a + b, 0) & 0xff, 0x16]);
+    const verdict = judge(msb);
+    expect(verdict.kind === 'uplink' && verdict.draft.deviceId).toBe('mbus:12345678ffffff07');
+  });
+
+  it.each([
+    [0x00, '00'], [0x02, '02'], [0x03, '03'], [0x04, '04'], [0x06, '06'], [0x07, '07'], [0x08, '08'],
+    [0x09, 'FF'], [0x0a, '03'], [0x0b, '04'], [0x0c, '06'], [0x0d, '07'], [0x0e, '08'], [0x0f, 'FF'],
+  ])('writes fixed medium code %i as device type %s (mode 2 is the same medium, reserved is the wildcard)', (code, deviceType) => {
+    const header: FixedHeader = { ...fixedHeaderOf(fixtureFrame('manual_frame2')), medium: code };
+    expect(fixedSecondaryAddress(header)).toBe(`12345678FFFFFF${deviceType}`);
+  });
+
+  it('refuses a fixed data structure cut short, with the bytes it lacks', () => {
+    const short = Uint8Array.of(0x68, 0x07, 0x07, 0x68, 0x08, 0x05, 0x73, 0x78, 0x56, 0x34, 0x12, 0x94, 0x16);
+    const { error, input, answerable } = rejectionOf(short);
+    expect(error.reason).toBe('MBUS_TOO_SHORT_HEADER');
+    expect(error.message).toContain('fixed data structure needs 16 bytes, 4 left');
+    expect(answerable).toBe(true);
+    expect(input).toMatchObject({ key: null, details: { ci: '0x73' } });
   });
 
   it('refuses a variable data structure with a short header, which does not name the meter', () => {
@@ -97,7 +133,7 @@ describe('judgeFrame', () => {
   });
 
   it.each([
-    ['application_busy', 'MBUS_NOT_VARIABLE_DATA', 'got 0x70, a report of an application error'],
+    ['application_busy', 'MBUS_NOT_VARIABLE_DATA', 'or 0x73 or 0x77 (the fixed data structure), got 0x70, a report of an application error'],
     ['unspecified_error', 'MBUS_NOT_VARIABLE_DATA', 'got 0x70, a report of an application error'],
     ['error', 'MBUS_NOT_VARIABLE_DATA', 'got 0x70, in a control frame, which carries no data'],
     ['too_short_header', 'MBUS_TOO_SHORT_HEADER', 'long header needs 12 bytes, 5 left'],
@@ -178,3 +214,9 @@ describe('judgeGarbage', () => {
     expect(hex(rejection!.input.bytes)).toBe(hex(junk));
   });
 });
+
+function fixedHeaderOf(frame: Uint8Array): FixedHeader {
+  const layer = decodeApplicationLayer(frame[6]!, frame.subarray(7, -2));
+  if (layer.structure !== 'fixed') throw new Error('not a fixed data structure');
+  return layer.header;
+}

@@ -1,6 +1,7 @@
 /**
  * What the connector makes of each telegram and each run of garbage the framer reports: a RawUplink
- * draft keyed by the meter's secondary address, or a rejection with a reason code for the DLQ.
+ * draft keyed by the meter's secondary address (for the fixed data structure, the address with the
+ * wildcards for what its header lacks), or a rejection with a reason code for the DLQ.
  * Pure: no I/O, no clock.
  */
 import { DecodeError, PayloadError, type BadInputError } from '../../core/errors.js';
@@ -12,9 +13,9 @@ import {
   parseTelegram,
   secondaryAddress,
   type ApplicationLayer,
+  type FixedHeader,
   type FrameErrorReason,
   type LongFrame,
-  type LongHeader,
 } from '../../protocols/mbus/index.js';
 import { payloadHash, type UplinkDraft } from '../kit/ingest.js';
 import type { GarbagePiece } from './garbage.js';
@@ -52,10 +53,13 @@ export type FrameVerdict =
   | { readonly kind: 'uplink'; readonly draft: UplinkDraft }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
 
-// EN 13757-3 CI fields of the variable data structure with a long header, LSB and MSB first: the
-// only responses whose header carries the meter's secondary address.
+// EN 13757-3 CI fields of the responses whose header names the meter, LSB and MSB first: the
+// variable data structure with a long header (the full secondary address) and the fixed data
+// structure (identification number and medium only).
 const LONG_HEADER_CIS: ReadonlySet<number> = new Set([0x72, 0x76]);
+const FIXED_CIS: ReadonlySet<number> = new Set([0x73, 0x77]);
 const LONG_HEADER_LENGTH = 12;
+const FIXED_DATA_LENGTH = 16;
 // `68 L L 68 C A CI`: where a long frame's data starts, so codec offsets count from the frame start.
 const FRAME_DATA_OFFSET = 7;
 
@@ -65,9 +69,26 @@ const ANONYMOUS_CI_NAMES: Readonly<Record<number, string>> = {
 };
 const OTHER_CI_NAMES: Readonly<Record<number, string>> = {
   0x70: 'a report of an application error',
-  0x73: 'the fixed data structure',
-  0x77: 'the fixed data structure',
 };
+
+/**
+ * The wildcards of M-Bus secondary addressing (a master's selection, CI 0x52): manufacturer
+ * `FFFF`, version `FF`, medium `FF`. A fixed data structure's header has no manufacturer or version.
+ */
+const WILDCARD_MANUFACTURER = 'FFFF';
+const WILDCARD_VERSION = 'FF';
+const WILDCARD_MEDIUM = 'FF';
+
+/**
+ * The 4-bit medium of the fixed data structure as the device type byte of the variable data
+ * structure (EN 13757-3 Table 12). Codes 0–8 name the media of device types 0x00–0x08 (EN 1434-3
+ * called 0x06 hot water, EN 13757-3 warm water); 0x0A–0x0E are gas, heat, hot water, water and heat
+ * cost allocator in "mode 2", counters sent MSB first, the same media; 9 and 15 are reserved, so
+ * the medium is unknown and written as the wildcard.
+ */
+const FIXED_MEDIUM_DEVICE_TYPES: readonly (number | undefined)[] = [
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, undefined, 0x03, 0x04, 0x06, 0x07, 0x08, undefined,
+];
 
 const FRAME_REASONS: Readonly<Record<FrameErrorReason, MbusRejectReason>> = {
   BAD_START: 'MBUS_GARBAGE',
@@ -85,17 +106,17 @@ const FRAME_REASONS: Readonly<Record<FrameErrorReason, MbusRejectReason>> = {
  * forwarded untouched and dead-lettered there with the decoder's precise reason.
  */
 export function judgeFrame(frame: LongFrame, origin: GatewayOrigin): FrameVerdict {
-  const found = longHeaderOf(frame);
+  const found = identityOf(frame);
   if ('error' in found) {
     const details = { cField: hex(frame.control), aField: hex(frame.address), ci: hex(frame.ci) };
     return { kind: 'rejected', rejection: { input: inputOf(frame.bytes, origin, details), error: found.error, answerable: true } };
   }
-  const { header } = found;
+  const { address, accessNumber } = found;
   return {
     kind: 'uplink',
     draft: {
-      idempotencyKey: idempotencyKeyOf(frame.bytes, header.accessNumber),
-      deviceId: `mbus:${secondaryAddress(header).toLowerCase()}`,
+      idempotencyKey: idempotencyKeyOf(frame.bytes, accessNumber),
+      deviceId: `mbus:${address.toLowerCase()}`,
       transport: 'MBUS_TCP',
       payloadFormat: 'MBUS_LONG_FRAME',
       payload: asBuffer(frame.bytes),
@@ -104,7 +125,7 @@ export function judgeFrame(frame: LongFrame, origin: GatewayOrigin): FrameVerdic
         gateway: origin.gateway,
         cField: hex(frame.control),
         aField: hex(frame.address),
-        accessNumber: String(header.accessNumber),
+        accessNumber: String(accessNumber),
       },
     },
   };
@@ -142,8 +163,33 @@ export function idempotencyKeyOf(frame: Uint8Array, accessNumber: number): strin
   return `mbus-frame:${payloadHash(frame)}:${accessNumber}`;
 }
 
-/** The long header, or why the frame has none the connector can key it by. */
-function longHeaderOf(frame: LongFrame): { readonly header: LongHeader } | { readonly error: BadInputError } {
+/**
+ * The secondary address of a fixed data structure's meter: its identification number, the
+ * wildcards for manufacturer and version, and its medium as a device type byte (the wildcard for a
+ * reserved code), e.g. `12345678FFFFFF07` for water meter 12345678. Upper case like
+ * {@link secondaryAddress}.
+ */
+export function fixedSecondaryAddress(header: FixedHeader): string {
+  const deviceType = FIXED_MEDIUM_DEVICE_TYPES[header.medium & 0x0f];
+  const medium = deviceType === undefined ? WILDCARD_MEDIUM : deviceType.toString(16).toUpperCase().padStart(2, '0');
+  return header.id.toUpperCase() + WILDCARD_MANUFACTURER + WILDCARD_VERSION + medium;
+}
+
+interface Identity {
+  /** The secondary address the record is keyed by, as {@link secondaryAddress} writes it. */
+  readonly address: string;
+  readonly accessNumber: number;
+}
+
+/** The meter's identity from the data header, or why the frame has none the connector can key it by. */
+function identityOf(frame: LongFrame): Identity | { readonly error: BadInputError } {
+  if (frame.kind === 'long' && FIXED_CIS.has(frame.ci)) {
+    const layer = headerLayer(frame, FIXED_DATA_LENGTH);
+    if ('error' in layer) return layer;
+    // A fixed-structure CI always decodes to the fixed structure; the check keeps the types honest.
+    if (layer.structure !== 'fixed') throw new Error(`CI ${hex(frame.ci)} decoded without the fixed structure`);
+    return { address: fixedSecondaryAddress(layer.header), accessNumber: layer.header.accessNumber };
+  }
   if (frame.kind === 'control' || !LONG_HEADER_CIS.has(frame.ci)) {
     const anonymous = frame.kind === 'long' && ANONYMOUS_CI_NAMES[frame.ci] !== undefined;
     const what =
@@ -153,22 +199,32 @@ function longHeaderOf(frame: LongFrame): { readonly header: LongHeader } | { rea
           ? `${ANONYMOUS_CI_NAMES[frame.ci]}, which does not carry the meter's secondary address`
           : (OTHER_CI_NAMES[frame.ci] ?? 'not a slave response');
     const reason: MbusRejectReason = anonymous ? 'MBUS_NO_LONG_HEADER' : 'MBUS_NOT_VARIABLE_DATA';
-    const problem = `must be 0x72 or 0x76 (a variable data structure with a long header), got ${hex(frame.ci)}, ${what}`;
+    const problem =
+      'must be 0x72 or 0x76 (a variable data structure with a long header) or 0x73 or 0x77 (the fixed data structure), ' +
+      `got ${hex(frame.ci)}, ${what}`;
     return { error: new PayloadError({ field: 'CI', problem, reason }) };
   }
-  let layer: ApplicationLayer;
+  const layer = headerLayer(frame, LONG_HEADER_LENGTH);
+  if ('error' in layer) return layer;
+  // A long-header CI always decodes to a long header; the check keeps the types honest.
+  if (layer.structure !== 'variable' || layer.header?.kind !== 'long') {
+    throw new Error(`CI ${hex(frame.ci)} decoded without a long header`);
+  }
+  return { address: secondaryAddress(layer.header), accessNumber: layer.header.accessNumber };
+}
+
+/**
+ * The application layer of the first `length` data bytes: the header only (for the fixed
+ * structure, which has no records, the whole structure).
+ */
+function headerLayer(frame: LongFrame, length: number): ApplicationLayer | { readonly error: BadInputError } {
   try {
-    layer = decodeApplicationLayer(frame.ci, frame.data.subarray(0, LONG_HEADER_LENGTH), FRAME_DATA_OFFSET);
+    return decodeApplicationLayer(frame.ci, frame.data.subarray(0, length), FRAME_DATA_OFFSET);
   } catch (err) {
     if (!(err instanceof MbusDecodeError)) throw err;
     const reason: MbusRejectReason = 'MBUS_TOO_SHORT_HEADER';
     return { error: new DecodeError(reason, err.message, { cause: err }) };
   }
-  // A long-header CI always decodes to a long header; the check keeps the types honest.
-  if (layer.structure !== 'variable' || layer.header?.kind !== 'long') {
-    throw new Error(`CI ${hex(frame.ci)} decoded without a long header`);
-  }
-  return { header: layer.header };
 }
 
 function frameFailureOf(bytes: Uint8Array): MbusFrameError | undefined {

@@ -39,6 +39,21 @@ export function hasLongHeader(frame: Uint8Array): boolean {
   return frame[1]! > 3 && (frame[6] === 0x72 || frame[6] === 0x76);
 }
 
+/** Whether a frame is the fixed data structure (CI 0x73 or 0x77). */
+export function isFixedData(frame: Uint8Array): boolean {
+  return frame[1]! > 3 && (frame[6] === 0x73 || frame[6] === 0x77);
+}
+
+/** Whether the connector can key a frame by its meter: a long header or the fixed data structure. */
+export function isKeyed(frame: Uint8Array): boolean {
+  return hasLongHeader(frame) || isFixedData(frame);
+}
+
+/** The access number of a keyed frame: after the 8 identity bytes of a long header, the 4 of a fixed one. */
+export function accessNumberOf(frame: Uint8Array): number {
+  return frame[isFixedData(frame) ? FIXED_ACCESS_NUMBER_OFFSET : ACCESS_NUMBER_OFFSET]!;
+}
+
 // libmbus's medium names (mbus_data_variable_medium_lookup), without non-ASCII characters.
 const LIBMBUS_MEDIA: Readonly<Record<string, number>> = {
   Other: 0x00,
@@ -57,20 +72,46 @@ const LIBMBUS_MEDIA: Readonly<Record<string, number>> = {
   'Breaker: Electricity': 0x20,
 };
 
+// libmbus's names of the fixed structure's media (mbus_data_fixed_medium), as the device type byte
+// of the same medium: "Mode 2" (counters MSB first) is the same medium; Reserved is the wildcard.
+const LIBMBUS_FIXED_MEDIA: Readonly<Record<string, number>> = {
+  Other: 0x00,
+  Oil: 0x01,
+  Electricity: 0x02,
+  Gas: 0x03,
+  Heat: 0x04,
+  Steam: 0x05,
+  'Hot Water': 0x06,
+  Water: 0x07,
+  'H.C.A.': 0x08,
+  Reserved: 0xff,
+  'Gas Mode 2': 0x03,
+  'Heat Mode 2': 0x04,
+  'Hot Water Mode 2': 0x06,
+  'Water Mode 2': 0x07,
+  'H.C.A. Mode 2': 0x08,
+};
+
 /**
  * The device id of a fixture frame as libmbus's reference decode (`.norm.xml`) states its slave:
- * id, manufacturer, version and medium, computed without meterflux code.
+ * id, manufacturer, version and medium, computed without meterflux code. A fixed-structure slave
+ * has no manufacturer or version: the wildcards `ffff` and `ff` stand in for them.
  */
 export function libmbusDeviceId(name: string): string {
   const xml = readFixture('frames', `${name}.norm.xml`);
   if (xml === null) throw new Error(`fixture frames/${name}.norm.xml not found`);
   const slave = parseNormXml(xml).slave;
+  const hex = (value: number, digits: number) => value.toString(16).padStart(digits, '0');
+  if (slave['Manufacturer'] === undefined && slave['Version'] === undefined) {
+    const medium = LIBMBUS_FIXED_MEDIA[slave['Medium'] ?? ''];
+    if (medium === undefined) throw new Error(`${name}: cannot read fixed-structure slave ${JSON.stringify(slave)}`);
+    return `mbus:${(slave['Id'] ?? '').padStart(8, '0')}ffffff${hex(medium, 2)}`.toLowerCase();
+  }
   const letters = slave['Manufacturer'] ?? '';
   const manufacturer = [...letters].reduce((code, letter) => (code << 5) | (letter.charCodeAt(0) - 64), 0);
   const mediumName = (slave['Medium'] ?? '').replace(/[^\x20-\x7e]/g, '');
   const medium = LIBMBUS_MEDIA[mediumName];
   if (letters.length !== 3 || medium === undefined) throw new Error(`${name}: cannot read slave ${JSON.stringify(slave)}`);
-  const hex = (value: number, digits: number) => value.toString(16).padStart(digits, '0');
   return `mbus:${(slave['Id'] ?? '').padStart(8, '0')}${hex(manufacturer, 4)}${hex(Number(slave['Version']), 2)}${hex(medium, 2)}`.toLowerCase();
 }
 
@@ -86,6 +127,8 @@ export function withByte(frame: Uint8Array, offset: number, byte: number): Uint8
 
 /** Offset of the access number in a long frame with a long header: `68 L L 68 C A CI`, then 8 identity bytes. */
 export const ACCESS_NUMBER_OFFSET = 15;
+/** Offset of the access number in the fixed data structure: `68 L L 68 C A CI`, then the 4-byte id. */
+const FIXED_ACCESS_NUMBER_OFFSET = 11;
 const STATUS_OFFSET = 16;
 
 /**
@@ -119,10 +162,11 @@ export function malformedFrames(): Array<readonly [reason: string, bytes: Uint8A
     ['MBUS_BAD_LENGTH', damage(2, 0x57)],
     ['MBUS_BAD_LENGTH', Uint8Array.of(0x68, 0x02, 0x02, 0x68, 0x08, 0x01, 0x72, 0x16)],
     ['MBUS_TRUNCATED', good.subarray(0, 41)],
-    ['MBUS_NOT_VARIABLE_DATA', fixtureFrame('sen_pollusonic_2')],
     ['MBUS_NOT_VARIABLE_DATA', fixtureFrame('application_busy', 'error-frames')],
     ['MBUS_NOT_VARIABLE_DATA', fixtureFrame('error', 'error-frames')],
     ['MBUS_TOO_SHORT_HEADER', fixtureFrame('too_short_header', 'error-frames')],
+    // CI 0x73 with 4 of the 16 bytes of the fixed data structure.
+    ['MBUS_TOO_SHORT_HEADER', Uint8Array.of(0x68, 0x07, 0x07, 0x68, 0x08, 0x05, 0x73, 0x78, 0x56, 0x34, 0x12, 0x94, 0x16)],
     // CI 0x7A: a variable data structure with a short header, which carries no secondary address.
     ['MBUS_NO_LONG_HEADER', Uint8Array.of(0x68, 0x07, 0x07, 0x68, 0x08, 0x01, 0x7a, 0x2a, 0x00, 0x00, 0x00, 0xad, 0x16)],
   ];
