@@ -156,7 +156,7 @@ describe('every request fixture', () => {
       expect(sent.status).toBe(fixture.status);
       if (fixture.error === undefined) {
         expect(ingest.rejected).toEqual([]);
-        expect(ingest.accepted.map(viewOf)).toEqual(expectedViews(fixture, ORGANISATION));
+        expect(ingest.accepted.map(viewOf)).toEqual(expectedViews(fixture, ORGANISATION, ingest.accepted[0]?.metadata['requestId'] ?? ''));
         expectedMetadata(fixture).forEach((metadata, i) => expect(ingest.accepted[i]!.metadata).toMatchObject(metadata));
         if (fixture.status === 202) {
           const answer = sent.json as AcceptedAnswer;
@@ -272,6 +272,17 @@ describe('Idempotency-Key', () => {
     expect(errorOf(second).code).toBe('IDEMPOTENCY_KEY_IN_USE');
     expect((await first).status).toBe(202);
     expect(ingest.accepted).toHaveLength(1);
+  });
+
+  it('gives the same untimed uplink sent twice without a key two keys, so a meter\'s unchanged value is not taken for a retry', async () => {
+    const untimed = JSON.stringify({ mbusAddress: '0901152304771407', payloadFormat: 'MBUS_LONG_FRAME', payloadHex: '0102' });
+    const timed = JSON.stringify({ mbusAddress: '0901152304771407', payloadFormat: 'MBUS_LONG_FRAME', payloadHex: '0102', time: '2026-03-29T09:00:00Z' });
+    for (const body of [untimed, untimed, timed, timed]) expect((await post('/v1/uplinks', body)).status).toBe(202);
+    const keys = ingest.accepted.map((uplink) => uplink.idempotencyKey);
+    expect(keys[0]).toMatch(/^http:org-unit:mbus:0901152304771407:request=[0-9a-f-]{36}:0$/);
+    expect(keys[1]).not.toBe(keys[0]);
+    // With a time (or a frame counter) the same content is the same uplink: a retry.
+    expect(keys[3]).toBe(keys[2]);
   });
 
   it('forgets the key when the write failed, so the retry is processed', async () => {

@@ -160,6 +160,7 @@ export function createIngestApp(options: IngestAppOptions): Express {
     const key = await refuse(body, () => idempotencyKeyOf(request.get('idempotency-key')));
     const context: RequestContext = {
       organisationId: grant.organisationId,
+      requestId,
       idempotencyKey: key,
       sourceAddress: request.originalUrl,
       metadata,

@@ -184,7 +184,7 @@ describe('the HTTP ingest against Kafka, PostgreSQL and Redis', () => {
         if (fixture.status === 204) return;
         if (fixture.error === undefined) {
           const records = await recordsWith(accepted(sent).map((u) => u.uplinkId));
-          const expected = expectedViews(fixture, organisationId);
+          const expected = expectedViews(fixture, organisationId, records[0]?.value.metadata['requestId'] ?? '');
           expect(records.map((r) => viewOf(r.value))).toEqual(expected);
           expect(records.map((r) => r.key)).toEqual(expected.map((view) => view.deviceId));
           expectedMetadata(fixture).forEach((metadata, i) => expect(records[i]!.value.metadata).toMatchObject(metadata));

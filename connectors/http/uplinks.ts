@@ -85,7 +85,9 @@ export function parseUplinksRequest(body: Uint8Array, context: RequestContext, m
 /**
  * The idempotency key of the `index`th uplink of a request. With an `Idempotency-Key` header it
  * derives from the header, so a retry is recognised downstream even when the client re-serialised
- * its body; without one it derives from the content: device, frame counter or time, payload.
+ * its body; without one it derives from the content: device, frame counter or time, payload. An
+ * uplink with none of these is this request's own: a meter whose unchanged value arrives twice must
+ * not be taken for a retry and dropped, so a retry of such a request is kept as a second uplink.
  */
 function uplinkIdempotencyKey(
   context: RequestContext,
@@ -97,7 +99,8 @@ function uplinkIdempotencyKey(
     return `http:${organisation}:key:${payloadHash(Buffer.from(context.idempotencyKey, 'utf8'))}:${index}`;
   }
   const fCnt = uplink.radio?.fCnt ?? null;
-  const when = fCnt !== null ? `fcnt=${fCnt}` : uplink.timeMs !== null ? `time=${uplink.timeMs}` : 'untimed';
+  if (fCnt === null && uplink.timeMs === null) return `http:${organisation}:${uplink.deviceId}:request=${context.requestId}:${index}`;
+  const when = fCnt !== null ? `fcnt=${fCnt}` : `time=${uplink.timeMs}`;
   return `http:${organisation}:${uplink.deviceId}:${when}:${payloadHash(uplink.payload)}`;
 }
 

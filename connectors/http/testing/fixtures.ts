@@ -56,8 +56,8 @@ export function loadHttpFixtures(): HttpFixture[] {
     });
 }
 
-/** The views a fixture expects, for the given organisation. */
-export function expectedViews(fixture: HttpFixture, organisationId: string): UplinkView[] {
+/** The views a fixture expects, for the given organisation and request id (`{requestId}` in untimed keys). */
+export function expectedViews(fixture: HttpFixture, organisationId: string, requestId: string): UplinkView[] {
   return (fixture.uplinks ?? []).map((uplink) => ({
     deviceId: uplink.deviceId,
     payloadFormat: uplink.payloadFormat,
@@ -66,7 +66,7 @@ export function expectedViews(fixture: HttpFixture, organisationId: string): Upl
       : uplink.payloadText !== undefined ? Buffer.from(uplink.payloadText, 'utf8').toString('hex') : uplink.payloadHex ?? '',
     deviceTimeAt: uplink.deviceTimeAt,
     radio: uplink.radio,
-    idempotencyKey: uplink.idempotencyKey.replaceAll('{organisationId}', organisationId),
+    idempotencyKey: uplink.idempotencyKey.replaceAll('{organisationId}', organisationId).replaceAll('{requestId}', requestId),
     organisationId,
     transport: 'HTTP',
     sourceAddress: fixture.request.path,
