@@ -76,12 +76,50 @@ function httpStatus(err: unknown): number | undefined {
   return undefined;
 }
 
+/** How long one registry request may go unanswered before it is abandoned: 10 s. */
+export const REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
+
+type RegistryMiddleware = NonNullable<NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]>['middlewares']>[number];
+
+/**
+ * Gives every registry request a deadline, after which its connection is closed and the request
+ * fails. Without one, a request the registry never answers waits forever: Apicurio 3.3 was seen to
+ * take in a POST on a kept-alive connection (every byte acknowledged) and never answer it, which
+ * stalled a process's start for good.
+ */
+function requestDeadline(timeoutMs: number): RegistryMiddleware {
+  return () => ({
+    async prepareRequest(next) {
+      return (await next()).enhance({ timeout: timeoutMs });
+    },
+  });
+}
+
+/** The client library reports an abandoned request as a status-400 error carrying mappersmith's "Timeout (N ms)". */
+function isTimeout(err: unknown): boolean {
+  return httpStatus(err) === 400 && err instanceof Error && /\bTimeout \(\d+ms\)/.test(err.message);
+}
+
+/** Options of {@link createRegistryCodec}. */
+export interface RegistryCodecOptions {
+  /** Deadline of each registry request; {@link REGISTRY_REQUEST_TIMEOUT_MS} when omitted. */
+  readonly requestTimeoutMs?: number;
+}
+
 /** Creates the codec for the registry at `url` (the Confluent API base, e.g. `…/apis/ccompat/v7`). */
-export function createRegistryCodec(url: string): RegistryCodec {
+export function createRegistryCodec(url: string, { requestTimeoutMs = REGISTRY_REQUEST_TIMEOUT_MS }: RegistryCodecOptions = {}): RegistryCodec {
   const registry = new SchemaRegistry(
-    { host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } },
+    { host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 }, middlewares: [requestDeadline(requestTimeoutMs)] },
     { [SchemaType.AVRO]: AVRO_TYPE_OPTIONS },
   );
+  const unanswered = (cause: unknown): ServiceUnavailableError =>
+    new ServiceUnavailableError({
+      service: 'Schema registry',
+      address: url,
+      cause,
+      detail: `a request got no answer within ${requestTimeoutMs} ms`,
+      hint: "The request was abandoned; see the registry's log and load.",
+    });
   const idsBySubject = new Map<string, number>();
   // `resolver` is undefined when the writer's schema is the reader's: decoding then skips resolution.
   const resolvers = new Map<string, Promise<{ reader: avro.Type; resolver: avro.Resolver | undefined }>>();
@@ -94,6 +132,7 @@ export function createRegistryCodec(url: string): RegistryCodec {
       if (status === 404) {
         throw new DecodeError('UNKNOWN_SCHEMA_ID', `schema id ${schemaId} is not in the registry`, { cause: err });
       }
+      if (isTimeout(err)) throw unanswered(err);
       if (status === undefined) throw new ServiceUnavailableError({ service: 'Schema registry', address: url, cause: err });
       throw new TransientError(`schema registry answered ${status} for schema id ${schemaId}`, { cause: err, code: 'REGISTRY_ERROR' });
     }
@@ -152,6 +191,7 @@ export function createRegistryCodec(url: string): RegistryCodec {
         idsBySubject.set(subject, id);
         return id;
       } catch (err) {
+        if (isTimeout(err)) throw unanswered(err);
         const status = httpStatus(err);
         if (status === 409) {
           throw new TransientError(`the registry refused ${record} under ${subject}: not BACKWARD compatible with the registered versions`, {
