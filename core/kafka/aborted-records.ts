@@ -38,11 +38,15 @@ const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
  */
 export function withoutAbortedRecords<R extends FetchedRecord>({ messages, abortedTransactions }: { messages: R[]; abortedTransactions?: readonly AbortedTransaction[] }): R[] {
   if (!abortedTransactions || abortedTransactions.length === 0) return messages;
-  const pending = [...abortedTransactions].sort((a, b) => compareOffsets(a.firstOffset, b.firstOffset));
+  // Offsets parsed once: the loop below compares the next pending one with every record.
+  const pending = abortedTransactions
+    .map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }))
+    .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   const aborting = new Set<string>();
   let next = 0;
   return messages.filter((message) => {
-    while (next < pending.length && compareOffsets(pending[next]!.firstOffset, message.offset) <= 0) aborting.add(pending[next++]!.producerId);
+    const offset = BigInt(message.offset);
+    while (next < pending.length && pending[next]!.firstOffset <= offset) aborting.add(pending[next++]!.producerId);
     const { producerId, inTransaction } = message.batchContext;
     if (message.isControlRecord) {
       if (message.key !== null && ABORT_MARKER_KEY.equals(message.key)) aborting.delete(producerId);
@@ -50,12 +54,6 @@ export function withoutAbortedRecords<R extends FetchedRecord>({ messages, abort
     }
     return !(inTransaction && aborting.has(producerId));
   });
-}
-
-function compareOffsets(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Puts {@link withoutAbortedRecords} where kafkajs's batch module will require its own filter. */
