@@ -107,9 +107,13 @@ export async function run(command: string, args: readonly string[], timeoutMs = 
 }
 
 /**
- * Reads every record a topic holds right now (read_committed), up to the high watermarks taken at
- * the start, with a throwaway group; returns the raw messages in partition order. Rejects when the
- * end is not reached within `timeoutMs`, so a poll around it tries again instead of hanging.
+ * Reads every record a topic holds right now (read_committed), up to the ends taken at the start,
+ * with a throwaway group; returns the raw messages in partition order. Rejects when the end is not
+ * reached within `timeoutMs`, so a poll around it tries again instead of hanging.
+ *
+ * The ends are the last stable offsets: a transaction whose commit has just returned may not be
+ * visible yet (the broker writes its markers after answering), so a test expecting its records
+ * polls.
  */
 export async function readToEnd(kernel: TestKernel, topic: string, { timeoutMs = 60_000 } = {}): Promise<IncomingMessage[]> {
   const admin = kernel.kafka.admin();
